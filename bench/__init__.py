@@ -1,0 +1,1 @@
+"""Benchmarks (not timed tests): throughput against raw hashlib and the peers."""

@@ -1,0 +1,224 @@
+"""Frozen records that leave the hasher: what a file hashes to, the Windows way.
+
+These are the contract between the hasher (``catalog.hashing``) and its consumers: the catalog
+builder, the policy writer and the ``inspector`` pipeline. formats.md sections 1-3 define them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class HashAlgorithm(enum.Enum):
+    """The two digest algorithms Authenticode catalogs and WDAC rules use."""
+
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+
+    @property
+    def digest_size(self) -> int:
+        return 20 if self is HashAlgorithm.SHA1 else 32
+
+    @classmethod
+    def parse(cls, text: str) -> HashAlgorithm:
+        """Accept ``sha1``/``SHA-256``/``sha256`` spellings; raise ``ValueError`` otherwise."""
+        key = text.strip().lower().replace("-", "")
+        for alg in cls:
+            if alg.value == key:
+                return alg
+        raise ValueError(f"unknown hash algorithm {text!r}; use sha1 or sha256")
+
+
+ALL_ALGORITHMS: frozenset[HashAlgorithm] = frozenset(HashAlgorithm)
+
+
+class FileKind(enum.Enum):
+    """How Windows hashes a file (formats.md 1.4 and 3)."""
+
+    PE = "pe"
+    """A conformant PE32/PE32+: the Authenticode image hash is its catalog/WDAC digest."""
+    PE_NONCONFORMANT = "pe-nonconformant"
+    """A PE Windows will not image-hash: it falls back to the flat hash (``reason`` says why)."""
+    FLAT = "flat"
+    """Not a PE at all (scripts, MSI, text, ...): flat hash of every byte."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageHashTable:
+    """A page-hash table (formats.md 2.2): ``(file offset, digest)`` pairs, terminator included.
+
+    The last entry is the terminator: the end offset of the last hashed section and an all-zero
+    digest. Entry 0 (offset 0) is the header page, whose digest is WDAC's "Hash Page" value.
+    """
+
+    algorithm: HashAlgorithm
+    entries: tuple[tuple[int, bytes], ...]
+
+    @property
+    def first_page(self) -> bytes:
+        """WDAC's "Hash Page Sha1/Sha256" value: the digest of the header page (entry 0)."""
+        return self.entries[0][1]
+
+    def to_bytes(self) -> bytes:
+        """The binary form stored in catalogs and signatures: ``u32le offset || digest`` each."""
+        return b"".join(offset.to_bytes(4, "little") + digest for offset, digest in self.entries)
+
+    @classmethod
+    def from_bytes(cls, algorithm: HashAlgorithm, data: bytes) -> PageHashTable:
+        """Split a binary table; raise ``ValueError`` when its length is not whole entries."""
+        step = 4 + algorithm.digest_size
+        if not data or len(data) % step:
+            raise ValueError(
+                f"page-hash table of {len(data)} bytes is not a whole number of "
+                f"{step}-byte {algorithm.value} entries"
+            )
+        return cls(
+            algorithm,
+            tuple(
+                (int.from_bytes(data[i : i + 4], "little"), bytes(data[i + 4 : i + step]))
+                for i in range(0, len(data), step)
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedSignature:
+    """What a signed PE's own Authenticode signature claims (SpcIndirectDataContent)."""
+
+    digest_algorithm: str
+    """The digest algorithm's name as found (``sha1``, ``sha256``, or a dotted OID if unknown)."""
+    digest: bytes
+    page_hashes: PageHashTable | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeMetadata:
+    """Version-resource strings WDAC FilePublisher/FileName rules use (absent ones are None)."""
+
+    original_filename: str | None = None
+    internal_name: str | None = None
+    file_description: str | None = None
+    product_name: str | None = None
+    company_name: str | None = None
+    file_version: str | None = None
+    product_version: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "original_filename": self.original_filename,
+            "internal_name": self.internal_name,
+            "file_description": self.file_description,
+            "product_name": self.product_name,
+            "company_name": self.company_name,
+            "file_version": self.file_version,
+            "product_version": self.product_version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileDigests:
+    """Every hash of one file, computed in one read of its bytes.
+
+    Digests for algorithms that were not requested are None. ``authenticode_*`` and page tables are
+    set only for ``FileKind.PE``; ``flat_*`` always (for the requested algorithms).
+    """
+
+    path: str
+    size: int
+    kind: FileKind
+    reason: str | None = None
+    """Why the file is ``PE_NONCONFORMANT`` or ``FLAT`` (None for a conformant PE)."""
+    pe_format: str | None = None
+    """``PE32`` or ``PE32+`` for any file with a parseable PE header."""
+    flat_sha1: bytes | None = None
+    flat_sha256: bytes | None = None
+    authenticode_sha1: bytes | None = None
+    authenticode_sha256: bytes | None = None
+    page_table_sha1: PageHashTable | None = None
+    page_table_sha256: PageHashTable | None = None
+    page_hash_note: str | None = None
+    """Why a conformant PE has no page hashes (for example SizeOfHeaders > 4096)."""
+    signed: bool = False
+    """The PE carries an Authenticode signature (a certificate table)."""
+    signature: EmbeddedSignature | None = None
+    signature_note: str | None = None
+    """Why the embedded signature could not be decoded, when ``signed`` and no ``signature``."""
+    metadata: PeMetadata | None = None
+
+    def flat(self, alg: HashAlgorithm) -> bytes | None:
+        return self.flat_sha1 if alg is HashAlgorithm.SHA1 else self.flat_sha256
+
+    def authenticode(self, alg: HashAlgorithm) -> bytes | None:
+        return self.authenticode_sha1 if alg is HashAlgorithm.SHA1 else self.authenticode_sha256
+
+    def page_table(self, alg: HashAlgorithm) -> PageHashTable | None:
+        return self.page_table_sha1 if alg is HashAlgorithm.SHA1 else self.page_table_sha256
+
+    def first_page_hash(self, alg: HashAlgorithm) -> bytes | None:
+        table = self.page_table(alg)
+        return None if table is None else table.first_page
+
+    def sip_digest(self, alg: HashAlgorithm) -> bytes | None:
+        """The digest Windows uses for catalog membership and WDAC hash rules.
+
+        The Authenticode image hash for a conformant PE, the flat hash for everything else
+        (CRYPTCATADMIN_CALCHASH_FLAG_NONCONFORMANT_FILES_FALLBACK_FLAT, formats.md 3).
+        """
+        return self.authenticode(alg) if self.kind is FileKind.PE else self.flat(alg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view: hex digests in uppercase (as Windows prints them)."""
+
+        def hx(value: bytes | None) -> str | None:
+            return None if value is None else value.hex().upper()
+
+        def table(t: PageHashTable | None) -> list[dict[str, Any]] | None:
+            if t is None:
+                return None
+            return [{"offset": off, "digest": d.hex().upper()} for off, d in t.entries]
+
+        sig: dict[str, Any] | None = None
+        if self.signature is not None:
+            sig = {
+                "digest_algorithm": self.signature.digest_algorithm,
+                "digest": hx(self.signature.digest),
+                "page_hashes": table(self.signature.page_hashes),
+            }
+        return {
+            "path": self.path,
+            "size": self.size,
+            "kind": self.kind.value,
+            "reason": self.reason,
+            "pe_format": self.pe_format,
+            "authenticode_sha1": hx(self.authenticode_sha1),
+            "authenticode_sha256": hx(self.authenticode_sha256),
+            "page_hash_sha1": hx(self.first_page_hash(HashAlgorithm.SHA1)),
+            "page_hash_sha256": hx(self.first_page_hash(HashAlgorithm.SHA256)),
+            "flat_sha1": hx(self.flat_sha1),
+            "flat_sha256": hx(self.flat_sha256),
+            "page_table_sha1": table(self.page_table_sha1),
+            "page_table_sha256": table(self.page_table_sha256),
+            "page_hash_note": self.page_hash_note,
+            "signed": self.signed,
+            "signature": sig,
+            "signature_note": self.signature_note,
+            "metadata": None if self.metadata is None else self.metadata.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileFailure:
+    """A file that could not be hashed at all, and why; the batch goes on without it."""
+
+    path: str
+    error: str
+    category: str
+    """``input`` (bad or unsupported content) or ``environment`` (unreadable, vanished, I/O)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "error": self.error, "category": self.category}
+
+
+HashResult = FileDigests | FileFailure

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite uses as oracles and fixture builders.
+# osslsigncode must be >= 2.9 (extract-data, -ignore-crl): on Debian 12 that is bookworm-backports.
+# Without root or apt-get it only reports what is missing; the tests that need a tool skip with a reason.
+set -euo pipefail
+need=()
+command -v osslsigncode >/dev/null && osslsigncode --version 2>/dev/null | grep -qE 'osslsigncode (2\.(9|[1-9][0-9])|[3-9])' || need+=(osslsigncode)
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(mingw-w64)
+command -v openssl >/dev/null || need+=(openssl)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "note: missing ${need[*]}; tests that need them will be skipped (install them as root to run all tests)." >&2
+  exit 0
+fi
+codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+if [ "$codename" = bookworm ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/backports.list
+fi
+apt-get update -qq
+for pkg in "${need[@]}"; do
+  if [ "$pkg" = osslsigncode ] && [ "$codename" = bookworm ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports osslsigncode >/dev/null
+  else
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+  fi
+done
