@@ -13,6 +13,7 @@ import typer
 from inspector import __version__
 from inspector.cli import commands_hash
 from inspector.cli.exit_codes import ExitCode, exit_code_for
+from inspector.cli.groups import catalog_app, policy_app
 
 app = typer.Typer(
     name="inspector",
@@ -42,6 +43,9 @@ def _root(
 
 
 commands_hash.register(app)
+# Groups are added last so that help lists top-level commands first.
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(policy_app, name="policy")
 
 
 def main(argv: list[str] | None = None) -> None:
