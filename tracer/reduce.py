@@ -1,0 +1,337 @@
+"""Pure reduction: baseline + final snapshot + live events -> ``FileManifest`` (tracer.md 3.3, 6).
+
+No I/O here. The snapshot pair is authoritative for files that exist at stop (compared by path on
+``(file id, size, mtime_ns, ctime_ns)``; moves are never inferred from inode matches because freed
+inodes are reused - tracer.md 4.5 measured 93 bogus "moves" that way). Live events add files that
+vanished before stop (``transient``, with their close-time hashes when a source captured them),
+files only executed or loaded, and where a moved file came from.
+
+Catalogable files are decided here by content (bytes handed in: ``MZ`` ... ``PE\\0\\0``) and by
+extension (scripts and installer packages WDAC checks), without importing the catalog package.
+"""
+
+# Plain str paths on purpose: 200,000-entry walks cannot afford pathlib objects.
+# ruff: noqa: PTH122
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from tracer.records import (
+    ContentKind,
+    EventKind,
+    ExcludedEntry,
+    FileEvent,
+    FileManifest,
+    Hashes,
+    ManifestEntry,
+    Reason,
+    Snapshot,
+    SourceStatus,
+)
+from tracer.sources.base import Scope
+
+DEFAULT_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".ps1",
+        ".psm1",
+        ".psd1",
+        ".ps1xml",
+        ".psc1",
+        ".cdxml",
+        ".js",
+        ".vbs",
+        ".wsf",
+        ".msi",
+        ".msp",
+        ".mst",
+        ".appx",
+        ".msix",
+    }
+)
+"""Non-PE types App Control checks (scripts under Constrained Language, MSI/MSP/MST, packages)."""
+
+_MAX_LFANEW = 1 << 24
+_WINE_MARKER = b"Wine builtin DLL"
+HEAD_PROBE = 64
+"""Bytes to read first; ``needed_head_length`` then says how many the PE check needs."""
+
+
+def needed_head_length(first: bytes) -> int:
+    """How many leading bytes ``classify_head`` needs, given at least the first 64 of a file."""
+    if len(first) < HEAD_PROBE or first[:2] != b"MZ":
+        return len(first)
+    lfanew: int = struct.unpack_from("<I", first, 0x3C)[0]
+    if lfanew > _MAX_LFANEW:
+        return HEAD_PROBE
+    return max(HEAD_PROBE, lfanew + 4)
+
+
+def classify_head(head: bytes) -> ContentKind:
+    """``PE`` when the DOS stub's ``e_lfanew`` points at ``PE\\0\\0`` (Wine builtins told apart)."""
+    if len(head) < HEAD_PROBE or head[:2] != b"MZ":
+        return ContentKind.OTHER
+    (lfanew,) = struct.unpack_from("<I", head, 0x3C)
+    if lfanew < 4 or lfanew + 4 > len(head) or head[lfanew : lfanew + 4] != b"PE\0\0":
+        return ContentKind.OTHER
+    if head[0x40 : 0x40 + len(_WINE_MARKER)] == _WINE_MARKER:
+        return ContentKind.WINE_BUILTIN
+    return ContentKind.PE
+
+
+def extension_catalogable(path: str, extensions: frozenset[str] = DEFAULT_EXTENSIONS) -> bool:
+    return os.path.splitext(path)[1].lower() in extensions
+
+
+@dataclass(frozen=True, slots=True)
+class ReduceOptions:
+    """Filters applied to the result (patterns are globs on the path relative to the root)."""
+
+    include: tuple[str, ...] = ()
+    """When not empty, only paths matching one of these stay in the manifest."""
+    exclude: tuple[str, ...] = ()
+    extensions: frozenset[str] = DEFAULT_EXTENSIONS
+    include_wine_builtins: bool = False
+
+
+@dataclass(slots=True)
+class _Acc:
+    """Evidence gathered for one path while folding events (internal, mutable)."""
+
+    written: bool = False
+    created: bool = False
+    executed: bool = False
+    loaded: bool = False
+    moved_away_to: str | None = None
+    moved_from: str | None = None
+    sources: set[str] = field(default_factory=set)
+    hashes: list[Hashes] = field(default_factory=list)
+    content: ContentKind = ContentKind.UNKNOWN
+    notes: list[str] = field(default_factory=list)
+
+    def add_hash(self, h: Hashes) -> None:
+        if h not in self.hashes:
+            self.hashes.append(h)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotDiff:
+    created: frozenset[str]
+    modified: frozenset[str]
+    deleted: frozenset[str]
+
+
+def diff_snapshots(baseline: Snapshot, final: Snapshot) -> SnapshotDiff:
+    """Path-keyed compare; any change of file id, size, mtime or ctime counts as modified."""
+    before = baseline.files
+    created: list[str] = []
+    modified: list[str] = []
+    for path, st in final.files.items():
+        old = before.get(path)
+        if old is None:
+            created.append(path)
+        elif old != st:
+            modified.append(path)
+    after = final.files
+    deleted = [p for p in before if p not in after]
+    return SnapshotDiff(frozenset(created), frozenset(modified), frozenset(deleted))
+
+
+def fold_events(events: Iterable[FileEvent], scope: Scope) -> dict[str, _Acc]:
+    """Fold events in arrival order into per-path evidence; moves carry evidence to the new name."""
+    acc: dict[str, _Acc] = {}
+
+    def get(p: str) -> _Acc:
+        a = acc.get(p)
+        if a is None:
+            a = acc[p] = _Acc()
+        return a
+
+    for ev in events:
+        src_in = scope.contains(ev.path)
+        if ev.kind is EventKind.MOVED:
+            dest = ev.dest
+            dest_in = dest is not None and scope.contains(dest)
+            old = acc.get(ev.path) if src_in else None
+            if src_in:
+                a = get(ev.path)
+                a.sources.add(ev.source)
+                a.moved_away_to = dest
+            if dest_in:
+                assert dest is not None
+                d = get(dest)
+                d.sources.add(ev.source)
+                d.created = True
+                d.moved_away_to = None
+                d.moved_from = ev.path
+                if old is not None:
+                    d.written = d.written or old.written
+                    d.executed = d.executed or old.executed
+                    d.loaded = d.loaded or old.loaded
+                    for h in old.hashes:
+                        d.add_hash(h)
+                    if old.content is not ContentKind.UNKNOWN:
+                        d.content = old.content
+                    # The evidence went with the file; the old name only records the move.
+                    old.written = old.created = False
+            continue
+        if not src_in:
+            continue
+        a = get(ev.path)
+        a.sources.add(ev.source)
+        if ev.kind is EventKind.CREATED:
+            a.created = True
+            a.moved_away_to = None
+        elif ev.kind in (EventKind.WRITTEN, EventKind.MODIFIED):
+            a.written = True
+            a.moved_away_to = None
+        elif ev.kind is EventKind.EXECUTED:
+            a.executed = True
+        elif ev.kind is EventKind.LOADED:
+            a.loaded = True
+        if ev.hashes is not None:
+            a.add_hash(ev.hashes)
+        if ev.content is not ContentKind.UNKNOWN:
+            a.content = ev.content
+        if ev.note and ev.note not in a.notes:
+            a.notes.append(ev.note)
+    return acc
+
+
+def surviving_candidates(
+    baseline: Snapshot, final: Snapshot, events: Iterable[FileEvent], scope: Scope
+) -> set[str]:
+    """Paths existing at stop that will be in the manifest: those whose content must be read."""
+    diff = diff_snapshots(baseline, final)
+    out = set(diff.created) | set(diff.modified)
+    for p, a in fold_events(events, scope).items():
+        if p in final.files and (a.created or a.written or a.executed or a.loaded):
+            out.add(p)
+    return out
+
+
+def _relative(path: str, root: str) -> str:
+    rel = os.path.relpath(path, root) if path != root else "."
+    return rel.replace(os.sep, "/")
+
+
+def _matches(rel: str, patterns: tuple[str, ...]) -> str | None:
+    name = rel.rsplit("/", 1)[-1]
+    for pat in patterns:
+        if fnmatch.fnmatchcase(rel, pat) or ("/" not in pat and fnmatch.fnmatchcase(name, pat)):
+            return pat
+    return None
+
+
+def reduce_session(
+    baseline: Snapshot,
+    final: Snapshot,
+    events: Iterable[FileEvent],
+    content: Mapping[str, ContentKind],
+    scope: Scope,
+    options: ReduceOptions = ReduceOptions(),
+    *,
+    sources: Iterable[SourceStatus] = (),
+    warnings: Iterable[str] = (),
+    degraded: Iterable[str] = (),
+    session_id: str | None = None,
+    installer: str | None = None,
+    started_ns: int = 0,
+    stopped_ns: int = 0,
+) -> FileManifest:
+    """Build the manifest. ``content`` maps surviving candidate paths to what their bytes are."""
+    diff = diff_snapshots(baseline, final)
+    acc = fold_events(events, scope)
+    paths = set(diff.created) | set(diff.modified) | set(acc)
+    entries: list[ManifestEntry] = []
+    excluded: list[ExcludedEntry] = []
+    for path in sorted(paths):
+        if not scope.contains(path):
+            continue
+        a = acc.get(path) or _Acc()
+        exists = path in final.files
+        reasons: set[Reason] = set()
+        srcs = set(a.sources)
+        warn: list[str] = list(a.notes)
+        if exists:
+            if path in diff.created:
+                reasons.add(Reason.CREATED)
+                srcs.add("snapshot")
+            elif path in diff.modified:
+                reasons.add(Reason.MODIFIED)
+                srcs.add("snapshot")
+            elif a.created or a.written:
+                # Live evidence of a rewrite the metadata compare did not see.
+                reasons.add(Reason.MODIFIED)
+            kind = content.get(path, a.content)
+            size: int | None = final.files[path][1]
+        else:
+            if a.created or a.written or a.executed or a.loaded:
+                if a.moved_away_to is not None and scope.contains(a.moved_away_to):
+                    continue  # represented by its new name
+                reasons.add(Reason.TRANSIENT)
+                if a.moved_away_to is not None:
+                    warn.append(f"moved out of the root to {a.moved_away_to}")
+                if not a.hashes:
+                    warn.append("gone before stop and no source captured its hash")
+            kind = a.content
+            size = None
+        if a.executed:
+            reasons.add(Reason.EXECUTED)
+        if a.loaded:
+            reasons.add(Reason.LOADED)
+        if not reasons:
+            continue
+        if len(a.hashes) > 1:
+            warn.append(
+                f"content changed after first hash ({len(a.hashes)} versions seen while recording)"
+            )
+        rel = _relative(path, scope.root)
+        pat = _matches(rel, options.exclude)
+        if pat is not None:
+            excluded.append(ExcludedEntry(path, f"matches exclude pattern {pat!r}"))
+            continue
+        if options.include and _matches(rel, options.include) is None:
+            excluded.append(ExcludedEntry(path, "matches no include pattern"))
+            continue
+        if kind is ContentKind.WINE_BUILTIN and not options.include_wine_builtins:
+            excluded.append(ExcludedEntry(path, "Wine builtin DLL (marker at 0x40)"))
+            continue
+        catalogable = kind is ContentKind.PE or extension_catalogable(path, options.extensions)
+        entries.append(
+            ManifestEntry(
+                path=path,
+                reasons=frozenset(reasons),
+                sources=frozenset(srcs),
+                exists_at_stop=exists,
+                content=kind,
+                catalogable=catalogable,
+                hashes_at_close=tuple(a.hashes),
+                moved_from=a.moved_from,
+                size=size,
+                warnings=tuple(warn),
+            )
+        )
+    walk_warnings = list(warnings)
+    if final.stats.unreadable_dirs:
+        walk_warnings.append(
+            f"{len(final.stats.unreadable_dirs)} directories could not be read at stop; files "
+            "in them are not covered (see walk.unreadable_dirs)"
+        )
+    return FileManifest(
+        root=scope.root,
+        entries=tuple(entries),
+        excluded=tuple(excluded),
+        sources=tuple(sources),
+        warnings=tuple(walk_warnings),
+        degraded=tuple(degraded),
+        walk=final.stats,
+        session_id=session_id,
+        installer=installer,
+        started_ns=started_ns,
+        stopped_ns=stopped_ns,
+    )

@@ -1,0 +1,99 @@
+"""The interface every live event source implements, and the path scope they share (tracer.md 6).
+
+A source is armed before the baseline walk (so nothing between the walk and "ready" is lost), pushes
+``FileEvent`` records into a sink from its own thread, never blocks the sink for long, and reports
+losses as ``degraded`` instead of hiding them: the snapshot diff stays authoritative for files that
+survive, live sources add what vanished and what was only executed or loaded.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import threading
+from collections.abc import Callable, Iterable
+
+from tracer.records import FileEvent, SourceStatus
+
+EventSink = Callable[[FileEvent], None]
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.normpath(path))
+
+
+class Scope:
+    """Which absolute paths belong to the recording: inside ``root``, outside every excluded dir.
+
+    Excluded directories always include the state directory (its journal writes would otherwise
+    record themselves, tracer.md 5.2).
+    """
+
+    __slots__ = ("_excluded", "_root", "_root_sep", "root")
+
+    def __init__(self, root: str, excluded_dirs: Iterable[str] = ()) -> None:
+        self.root = os.path.normpath(root)
+        self._root = _norm(root)
+        self._root_sep = self._root if self._root.endswith(os.sep) else self._root + os.sep
+        self._excluded = tuple(
+            sorted({_norm(d).rstrip(os.sep) + os.sep for d in excluded_dirs if d})
+        )
+
+    @property
+    def excluded_dirs(self) -> tuple[str, ...]:
+        return tuple(d.rstrip(os.sep) for d in self._excluded)
+
+    def contains(self, path: str) -> bool:
+        p = os.path.normcase(path)
+        if not (p.startswith(self._root_sep) or p == self._root):
+            return False
+        return not self.is_excluded(path)
+
+    def is_excluded(self, path: str) -> bool:
+        p = os.path.normcase(path)
+        return any(p.startswith(d) or p + os.sep == d for d in self._excluded)
+
+
+class LiveSource(abc.ABC):
+    """A source of events while the recorder runs."""
+
+    name: str = "live"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events = 0
+        self._degraded: list[str] = []
+        self._armed = False
+        self._detail: str | None = None
+
+    @abc.abstractmethod
+    def arm(self, sink: EventSink) -> None:
+        """Start observing; raise ``SourceUnavailableError`` if this source cannot run here."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop observing and deliver every event still queued before returning."""
+
+    def _count(self, n: int = 1) -> None:
+        with self._lock:
+            self._events += n
+
+    def mark_degraded(self, why: str) -> None:
+        with self._lock:
+            if why not in self._degraded:
+                self._degraded.append(why)
+
+    def status(self) -> SourceStatus:
+        with self._lock:
+            detail = "; ".join([*([self._detail] if self._detail else []), *self._degraded])
+            return SourceStatus(
+                name=self.name,
+                armed=self._armed,
+                events=self._events,
+                degraded=bool(self._degraded),
+                detail=detail or None,
+            )
+
+    def degraded_reasons(self) -> list[str]:
+        with self._lock:
+            return [f"{self.name}: {why}" for why in self._degraded]
