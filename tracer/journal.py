@@ -7,7 +7,7 @@ recovers everything recorded so far even when the recorder died (SIGKILL, OOM, r
 Rows are JSON text (never pickle); the journal carries ``schema_version`` in its meta table.
 """
 
-# Plain str paths on purpose: 200,000-entry walks cannot afford pathlib objects.
+# Plain str paths on purpose: hot loops and OS handles, no pathlib objects.
 # ruff: noqa: PTH110
 
 from __future__ import annotations

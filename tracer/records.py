@@ -35,6 +35,8 @@ class EventKind(enum.Enum):
     """``path`` is the old name, ``dest`` the new one (either may lie outside the root)."""
     EXECUTED = "executed"
     LOADED = "loaded"
+    HASHED = "hashed"
+    """Digests taken later by a worker: adds hashes only, says nothing new about the file."""
 
 
 class Reason(enum.Enum):
@@ -46,6 +48,8 @@ class Reason(enum.Enum):
     LOADED = "loaded"
     TRANSIENT = "transient"
     """Created or written during the session but gone at stop (temporary installer files)."""
+    PRESENT = "present"
+    """Found by ``scan`` (no recording: every file already under the path)."""
 
 
 class ContentKind(enum.Enum):

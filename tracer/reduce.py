@@ -11,16 +11,21 @@ extension (scripts and installer packages WDAC checks), without importing the ca
 """
 
 # Plain str paths on purpose: 200,000-entry walks cannot afford pathlib objects.
-# ruff: noqa: PTH122
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import struct
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from tracer.content import (
+    DEFAULT_EXTENSIONS,
+    HEAD_PROBE,
+    classify_head,
+    extension_catalogable,
+    needed_head_length,
+)
 from tracer.records import (
     ContentKind,
     EventKind,
@@ -34,57 +39,6 @@ from tracer.records import (
     SourceStatus,
 )
 from tracer.sources.base import Scope
-
-DEFAULT_EXTENSIONS: frozenset[str] = frozenset(
-    {
-        ".ps1",
-        ".psm1",
-        ".psd1",
-        ".ps1xml",
-        ".psc1",
-        ".cdxml",
-        ".js",
-        ".vbs",
-        ".wsf",
-        ".msi",
-        ".msp",
-        ".mst",
-        ".appx",
-        ".msix",
-    }
-)
-"""Non-PE types App Control checks (scripts under Constrained Language, MSI/MSP/MST, packages)."""
-
-_MAX_LFANEW = 1 << 24
-_WINE_MARKER = b"Wine builtin DLL"
-HEAD_PROBE = 64
-"""Bytes to read first; ``needed_head_length`` then says how many the PE check needs."""
-
-
-def needed_head_length(first: bytes) -> int:
-    """How many leading bytes ``classify_head`` needs, given at least the first 64 of a file."""
-    if len(first) < HEAD_PROBE or first[:2] != b"MZ":
-        return len(first)
-    lfanew: int = struct.unpack_from("<I", first, 0x3C)[0]
-    if lfanew > _MAX_LFANEW:
-        return HEAD_PROBE
-    return max(HEAD_PROBE, lfanew + 4)
-
-
-def classify_head(head: bytes) -> ContentKind:
-    """``PE`` when the DOS stub's ``e_lfanew`` points at ``PE\\0\\0`` (Wine builtins told apart)."""
-    if len(head) < HEAD_PROBE or head[:2] != b"MZ":
-        return ContentKind.OTHER
-    (lfanew,) = struct.unpack_from("<I", head, 0x3C)
-    if lfanew < 4 or lfanew + 4 > len(head) or head[lfanew : lfanew + 4] != b"PE\0\0":
-        return ContentKind.OTHER
-    if head[0x40 : 0x40 + len(_WINE_MARKER)] == _WINE_MARKER:
-        return ContentKind.WINE_BUILTIN
-    return ContentKind.PE
-
-
-def extension_catalogable(path: str, extensions: frozenset[str] = DEFAULT_EXTENSIONS) -> bool:
-    return os.path.splitext(path)[1].lower() in extensions
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +147,11 @@ def fold_events(events: Iterable[FileEvent], scope: Scope) -> dict[str, _Acc]:
             a.executed = True
         elif ev.kind is EventKind.LOADED:
             a.loaded = True
+        elif ev.kind is EventKind.HASHED and not (a.created or a.written):
+            # A late hash of a path nobody saw written: not evidence on its own.
+            if ev.hashes is not None:
+                a.add_hash(ev.hashes)
+            continue
         if ev.hashes is not None:
             a.add_hash(ev.hashes)
         if ev.content is not ContentKind.UNKNOWN:
@@ -225,6 +184,38 @@ def _matches(rel: str, patterns: tuple[str, ...]) -> str | None:
         if fnmatch.fnmatchcase(rel, pat) or ("/" not in pat and fnmatch.fnmatchcase(name, pat)):
             return pat
     return None
+
+
+def _with_installer(
+    entries: list[ManifestEntry],
+    installer: str,
+    kind: ContentKind,
+    scope: Scope,
+    options: ReduceOptions,
+) -> list[ManifestEntry]:
+    """Package Inspector's ``-path``: the installer belongs in the catalog, as it ran."""
+    for i, e in enumerate(entries):
+        if e.path == installer:
+            entries[i] = replace(
+                e, reasons=e.reasons | {Reason.EXECUTED}, sources=e.sources | {"installer"}
+            )
+            return entries
+    warn: tuple[str, ...] = ()
+    if not scope.contains(installer):
+        warn = (
+            "installer (-path) lies outside the recorded root; copy installers into the root "
+            "before start so what ran is what was recorded",
+        )
+    entry = ManifestEntry(
+        path=installer,
+        reasons=frozenset({Reason.EXECUTED}),
+        sources=frozenset({"installer"}),
+        exists_at_stop=True,
+        content=kind,
+        catalogable=kind is ContentKind.PE or extension_catalogable(installer, options.extensions),
+        warnings=warn,
+    )
+    return sorted([*entries, entry], key=lambda e: e.path)
 
 
 def reduce_session(
@@ -316,6 +307,8 @@ def reduce_session(
                 warnings=tuple(warn),
             )
         )
+    if installer is not None and installer in content:
+        entries = _with_installer(entries, installer, content[installer], scope, options)
     walk_warnings = list(warnings)
     if final.stats.unreadable_dirs:
         walk_warnings.append(
@@ -335,3 +328,35 @@ def reduce_session(
         started_ns=started_ns,
         stopped_ns=stopped_ns,
     )
+
+
+def scan_manifest(
+    snap: Snapshot,
+    content: Mapping[str, ContentKind],
+    scope: Scope,
+    options: ReduceOptions = ReduceOptions(),
+) -> FileManifest:
+    """``scan``: every file of one walk is ``present``; the same filters as a recording."""
+    empty = Snapshot(root=snap.root, files={})
+    m = reduce_session(empty, snap, [], content, scope, options)
+    entries = tuple(
+        replace(e, reasons=frozenset({Reason.PRESENT}), sources=frozenset({"scan"}))
+        for e in m.entries
+    )
+    return replace(m, entries=entries)
+
+
+__all__ = [
+    "DEFAULT_EXTENSIONS",
+    "HEAD_PROBE",
+    "ReduceOptions",
+    "SnapshotDiff",
+    "classify_head",
+    "diff_snapshots",
+    "extension_catalogable",
+    "fold_events",
+    "needed_head_length",
+    "reduce_session",
+    "scan_manifest",
+    "surviving_candidates",
+]

@@ -13,7 +13,8 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 
-from tracer.records import FileEvent, SourceStatus
+from tracer.content import HEAD_PROBE, classify_head, needed_head_length
+from tracer.records import ContentKind, FileEvent, SourceStatus
 
 EventSink = Callable[[FileEvent], None]
 
@@ -97,3 +98,36 @@ class LiveSource(abc.ABC):
     def degraded_reasons(self) -> list[str]:
         with self._lock:
             return [f"{self.name}: {why}" for why in self._degraded]
+
+
+def content_of_fd(fd: int) -> ContentKind:
+    """Classify an open file by its first bytes (positional reads: the fd offset is untouched)."""
+    try:
+        first = os.pread(fd, HEAD_PROBE, 0)
+        need = needed_head_length(first)
+        head = first if need <= len(first) else first + os.pread(fd, need - len(first), len(first))
+    except OSError:
+        return ContentKind.UNKNOWN
+    return classify_head(head)
+
+
+def content_of_path(path: str) -> ContentKind:
+    """Classify a file by its first bytes without following a final symlink."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    if not hasattr(os, "pread"):  # Windows: no pread, read sequentially.
+        try:
+            with open(path, "rb") as f:
+                first = f.read(HEAD_PROBE)
+                need = needed_head_length(first)
+                head = first + (f.read(need - len(first)) if need > len(first) else b"")
+        except OSError:
+            return ContentKind.UNKNOWN
+        return classify_head(head)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return ContentKind.UNKNOWN
+    try:
+        return content_of_fd(fd)
+    finally:
+        os.close(fd)
