@@ -49,6 +49,8 @@ def needed_head_length(first: bytes) -> int:
 
 def classify_head(head: bytes) -> ContentKind:
     """``PE`` when the DOS stub's ``e_lfanew`` points at ``PE\\0\\0`` (Wine builtins told apart)."""
+    if head[:4] == b"\x7fELF":
+        return ContentKind.ELF
     if len(head) < HEAD_PROBE or head[:2] != b"MZ":
         return ContentKind.OTHER
     (lfanew,) = struct.unpack_from("<I", head, 0x3C)
@@ -57,6 +59,13 @@ def classify_head(head: bytes) -> ContentKind:
     if head[0x40 : 0x40 + len(_WINE_MARKER)] == _WINE_MARKER:
         return ContentKind.WINE_BUILTIN
     return ContentKind.PE
+
+
+def worth_hashing_at_close(
+    path: str, content: ContentKind, extensions: frozenset[str] = DEFAULT_EXTENSIONS
+) -> bool:
+    """Hash while the handle is open: anything that can run (PE, ELF) or is catalogable."""
+    return content in (ContentKind.PE, ContentKind.ELF) or extension_catalogable(path, extensions)
 
 
 def extension_catalogable(path: str, extensions: frozenset[str] = DEFAULT_EXTENSIONS) -> bool:

@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 
-from tracer.content import DEFAULT_EXTENSIONS, extension_catalogable
+from tracer.content import DEFAULT_EXTENSIONS, worth_hashing_at_close
 from tracer.errors import SourceUnavailableError
 from tracer.records import ContentKind, EventKind, FileEvent, HashCallable, Hashes
 from tracer.sources.base import EventSink, LiveSource, Scope, content_of_fd
@@ -256,7 +256,7 @@ class FanotifySource(LiveSource):
             return
         now = time.time_ns()
         content = content_of_fd(fd)
-        catalogable = content is ContentKind.PE or extension_catalogable(path, self._extensions)
+        catalogable = worth_hashing_at_close(path, content, self._extensions)
         hashes: Hashes | None = None
         hash_note: str | None = None
         wrote = bool(mask & FAN_CLOSE_WRITE)

@@ -29,7 +29,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from tracer.content import DEFAULT_EXTENSIONS, extension_catalogable
+from tracer.content import DEFAULT_EXTENSIONS, worth_hashing_at_close
 from tracer.errors import SourceUnavailableError
 from tracer.records import ContentKind, EventKind, FileEvent, HashCallable, Hashes
 from tracer.sources.base import EventSink, LiveSource, Scope, content_of_path
@@ -168,9 +168,7 @@ class WatchdogSource(LiveSource):
                 continue  # already gone: listed as transient without hash
             hashes: Hashes | None = None
             note = None
-            if self._hasher is not None and (
-                content is ContentKind.PE or extension_catalogable(path, self._extensions)
-            ):
+            if self._hasher is not None and worth_hashing_at_close(path, content, self._extensions):
                 try:
                     hashes = self._hasher(path)
                 except Exception as exc:  # noqa: BLE001 - reported on the file

@@ -1,0 +1,216 @@
+"""``inspector start|stop|status|scan``: Package Inspector's command line (tracer.md 1.1, 6).
+
+``start ROOT [-path INSTALLER]``; ``stop ROOT [-out cat|cdf|list] [-Name CAT] [-cdfpath CDF]
+[-resdir DIR] [-ph true|false] [-en TYPE] [-ca1 V] [-ca2 V] [-listpath FILE]``; ``scan PATH`` with
+the stop options; ``status``. Option names are case-insensitive and accept Package Inspector's
+single-dash spellings beside ``--name`` (click's ``token_normalize_func`` lower-cases them and each
+option also declares its ``-name`` form). Thin: options in, one pipeline call, output rendered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+
+from inspector.pipeline import tracing
+from tracer.session import SessionOptions
+
+CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
+
+
+def _bool(value: str | None, flag: str) -> bool:
+    if value is None:
+        return False
+    v = value.strip().lower()
+    if v in ("true", "1", "yes", "on"):
+        return True
+    if v in ("false", "0", "no", "off"):
+        return False
+    raise typer.BadParameter(f"{flag} takes true or false, not {value!r}")
+
+
+def _output_options(
+    out: str | None,
+    name: str | None,
+    cdfpath: str | None,
+    resdir: str | None,
+    ph: str | None,
+    en: str,
+    ca1: str | None,
+    ca2: str | None,
+    listpath: str | None,
+    report: str | None,
+) -> tracing.OutputOptions:
+    if out is not None and out.lower() not in tracing.OUT_KINDS:
+        raise typer.BadParameter(f"-out takes cat, cdf or list, not {out!r}")
+    return tracing.OutputOptions(
+        out=out,
+        name=name,
+        cdf_path=cdfpath,
+        resdir=resdir,
+        page_hashes=_bool(ph, "-ph"),
+        encoding=en,
+        ca1=ca1,
+        ca2=ca2,
+        list_path=listpath,
+        report_path=report,
+    )
+
+
+def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
+    m = result.manifest
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "session_id": m.session_id,
+                    "root": m.root,
+                    "files": len(m.entries),
+                    "catalogable": result.catalogable,
+                    "transient": sum(1 for e in m.entries if not e.exists_at_stop),
+                    "degraded": list(m.degraded),
+                    "recovered": result.recovered,
+                    "written": list(result.written),
+                },
+                indent=2,
+            )
+        )
+        return
+    transient = sum(1 for e in m.entries if not e.exists_at_stop)
+    typer.echo(
+        f"{len(m.entries)} files under {m.root} ({result.catalogable} catalogable, "
+        f"{transient} gone before stop)"
+    )
+    for path in result.written:
+        typer.echo(f"wrote {path}")
+    for why in m.degraded:
+        typer.echo(f"degraded: {why}", err=True)
+    for w in (*m.warnings, *result.warnings):
+        typer.echo(f"warning: {w}", err=True)
+    if m.walk.unreadable_dirs:
+        typer.echo(
+            f"warning: {len(m.walk.unreadable_dirs)} unreadable directories (see the report)",
+            err=True,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach start, stop, status and scan to the application."""
+    # Package Inspector's verbs are case-insensitive ("Stop C: -Name ..." in Microsoft's docs);
+    # click inherits the group's normaliser into every command, so set it on the app.
+    settings = dict(app.info.context_settings or {})
+    settings.setdefault("token_normalize_func", str.lower)
+    app.info.context_settings = settings
+
+    @app.command(context_settings=CONTEXT)
+    def start(
+        root: str = typer.Argument(..., help="Folder or drive (C:) to record."),
+        path: str | None = typer.Option(
+            None, "--path", "-path", help="The installer being inspected (catalogued as run)."
+        ),
+        sources: str = typer.Option(
+            "auto",
+            "--sources",
+            "-sources",
+            help="Live sources: auto, or a comma list of fanotify,watchdog,processes,usn,none.",
+        ),
+        include: list[str] = typer.Option(  # noqa: B008 - typer's declaration style
+            [], "--include", help="Keep only paths matching this glob (relative to ROOT)."
+        ),
+        exclude: list[str] = typer.Option(  # noqa: B008
+            [], "--exclude", help="Leave out paths matching this glob (relative to ROOT)."
+        ),
+        exclude_dir: list[str] = typer.Option(  # noqa: B008
+            [], "--exclude-dir", help="Directory not to walk or record (absolute)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """Start recording what happens under ROOT (returns once the recorder is ready)."""
+        options = SessionOptions(
+            sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
+            excluded_dirs=tuple(exclude_dir),
+            include=tuple(include),
+            exclude=tuple(exclude),
+        )
+        info = tracing.start(root, path, options)
+        if as_json:
+            typer.echo(json.dumps(info.to_dict(), indent=2))
+        else:
+            typer.echo(info.session_id)
+            typer.echo(f"recording {info.root}; run 'inspector stop {root}' when done", err=True)
+
+    @app.command(context_settings=CONTEXT)
+    def stop(
+        root: str = typer.Argument(..., help="The folder or drive given to start."),
+        out: str | None = typer.Option(
+            None, "--out", "-out", help="cat, cdf or list (default: both .cat and .cdf)."
+        ),
+        name: str | None = typer.Option(None, "--name", "-name", help="Catalog (.cat) path."),
+        cdfpath: str | None = typer.Option(None, "--cdfpath", "-cdfpath", help="CDF path."),
+        resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
+        ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
+        en: str = typer.Option(
+            tracing.DEFAULT_ENCODING, "--en", "-en", help="EncodingType for the CDF."
+        ),
+        ca1: str | None = typer.Option(None, "--ca1", "-ca1", help="CATATTR1 value."),
+        ca2: str | None = typer.Option(None, "--ca2", "-ca2", help="CATATTR2 value."),
+        listpath: str | None = typer.Option(
+            None, "--listpath", "-listpath", help="Where -out list writes the file list."
+        ),
+        report: str | None = typer.Option(
+            None, "--report", "-report", help="JSON report path (default beside the output)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
+        opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
+        _render(tracing.stop(root, opts), as_json)
+
+    @app.command(context_settings=CONTEXT)
+    def scan(
+        path: str = typer.Argument(..., help="Folder to take every file from (no recording)."),
+        out: str | None = typer.Option(None, "--out", "-out", help="cat, cdf or list."),
+        name: str | None = typer.Option(None, "--name", "-name", help="Catalog (.cat) path."),
+        cdfpath: str | None = typer.Option(None, "--cdfpath", "-cdfpath", help="CDF path."),
+        resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
+        ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
+        en: str = typer.Option(tracing.DEFAULT_ENCODING, "--en", "-en", help="EncodingType."),
+        ca1: str | None = typer.Option(None, "--ca1", "-ca1", help="CATATTR1 value."),
+        ca2: str | None = typer.Option(None, "--ca2", "-ca2", help="CATATTR2 value."),
+        listpath: str | None = typer.Option(None, "--listpath", "-listpath", help="List path."),
+        report: str | None = typer.Option(None, "--report", "-report", help="JSON report."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """Catalog every file already under PATH (Package Inspector's scan)."""
+        opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
+        _render(tracing.scan(path, opts), as_json)
+
+    @app.command(context_settings=CONTEXT)
+    def status(
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """List recording sessions (active, unresponsive, stale) with sources and counts."""
+        sessions = tracing.status()
+        if as_json:
+            typer.echo(json.dumps([s.to_dict() for s in sessions], indent=2))
+            return
+        if not sessions:
+            typer.echo("no sessions")
+            return
+        for s in sessions:
+            started = dt.datetime.fromtimestamp(s.info.created_ns / 1e9, dt.UTC)
+            typer.echo(
+                f"{s.info.session_id}  {s.state:<12} {s.info.root}  since "
+                f"{started:%Y-%m-%d %H:%M:%S}Z  events={s.events if s.events is not None else '-'}"
+            )
+            if s.detail:
+                typer.echo(f"    {s.detail}")
+            for src in s.sources:
+                flag = " DEGRADED" if src.degraded else ""
+                typer.echo(
+                    f"    {src.name}: {'armed' if src.armed else 'off'}{flag} ({src.detail})"
+                )
+            for why in s.degraded:
+                typer.echo(f"    degraded: {why}")
