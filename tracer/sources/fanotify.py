@@ -30,7 +30,7 @@ import time
 
 from tracer.content import DEFAULT_EXTENSIONS, worth_hashing_at_close
 from tracer.errors import SourceUnavailableError
-from tracer.records import ContentKind, EventKind, FileEvent, HashCallable, Hashes
+from tracer.records import EventKind, FileEvent, HashCallable, Hashes
 from tracer.sources.base import EventSink, LiveSource, Scope, content_of_fd
 
 FAN_CLOEXEC = 0x01
