@@ -147,6 +147,7 @@ class Recorder:
         for name in ("SIGHUP", "SIGINT"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
+        os.chdir(info.session_dir)  # never keep the caller's directory (or the root) busy
         pid = os.getpid()
         with open(info.recorder_path + ".tmp", "w", encoding="utf-8") as f:
             json.dump({"pid": pid, "start_time": process_start_time(pid), "boot_id": boot_id()}, f)

@@ -79,9 +79,17 @@ class FileEvent:
     hashes: Hashes | None = None
     """Digests taken through the event's own file handle at close/exec time, if any."""
     note: str | None = None
+    file_id: int | None = None
+    """Inode / NTFS file id of the object at close time, when the source knows it."""
+    size: int | None = None
+    unlinked: bool = False
+    """The source saw the file already deleted (fanotify's "(deleted)" path)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "file_id": self.file_id,
+            "size": self.size,
+            "unlinked": self.unlinked,
             "kind": self.kind.value,
             "path": self.path,
             "source": self.source,
@@ -105,6 +113,9 @@ class FileEvent:
             content=ContentKind(d.get("content", "unknown")),
             hashes=d.get("hashes"),
             note=d.get("note"),
+            file_id=d.get("file_id"),
+            size=d.get("size"),
+            unlinked=bool(d.get("unlinked", False)),
         )
 
 

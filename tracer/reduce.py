@@ -66,6 +66,9 @@ class _Acc:
     hashes: list[Hashes] = field(default_factory=list)
     content: ContentKind = ContentKind.UNKNOWN
     notes: list[str] = field(default_factory=list)
+    file_id: int | None = None
+    size: int | None = None
+    unlinked: bool = False
 
     def add_hash(self, h: Hashes) -> None:
         if h not in self.hashes:
@@ -154,6 +157,8 @@ def fold_events(events: Iterable[FileEvent], scope: Scope) -> dict[str, _Acc]:
             continue
         if ev.hashes is not None:
             a.add_hash(ev.hashes)
+        if ev.file_id is not None:
+            a.file_id, a.size, a.unlinked = ev.file_id, ev.size, ev.unlinked
         if ev.content is not ContentKind.UNKNOWN:
             a.content = ev.content
         if ev.note and ev.note not in a.notes:
@@ -171,6 +176,35 @@ def surviving_candidates(
         if p in final.files and (a.created or a.written or a.executed or a.loaded):
             out.add(p)
     return out
+
+
+def _resolve_renames(acc: dict[str, _Acc], diff: SnapshotDiff, final: Snapshot) -> None:
+    """Temp-file-then-rename seen only as a close-write of the temp name (fanotify has no
+    rename events): a vanished file whose inode *and* size at close match exactly one new or
+    changed survivor was renamed to it. Files the source saw already unlinked are never matched,
+    so an inode freed and reused by another file cannot fake a rename (tracer.md 4.5).
+    """
+    by_ino: dict[int, list[str]] = {}
+    for p in diff.created | diff.modified:
+        by_ino.setdefault(final.files[p][0], []).append(p)
+    for path, a in list(acc.items()):
+        if path in final.files or a.file_id is None or a.unlinked or a.moved_away_to:
+            continue
+        if not (a.created or a.written):
+            continue
+        match = [q for q in by_ino.get(a.file_id, ()) if final.files[q][1] == a.size]
+        if len(match) != 1:
+            continue
+        dest = acc.get(match[0]) or _Acc()
+        acc[match[0]] = dest
+        dest.moved_from = dest.moved_from or path
+        dest.sources |= a.sources
+        dest.hashes = [*a.hashes, *(h for h in dest.hashes if h not in a.hashes)]
+        if dest.content is ContentKind.UNKNOWN:
+            dest.content = a.content
+        dest.executed = dest.executed or a.executed
+        dest.loaded = dest.loaded or a.loaded
+        del acc[path]
 
 
 def _relative(path: str, root: str) -> str:
@@ -237,6 +271,7 @@ def reduce_session(
     """Build the manifest. ``content`` maps surviving candidate paths to what their bytes are."""
     diff = diff_snapshots(baseline, final)
     acc = fold_events(events, scope)
+    _resolve_renames(acc, diff, final)
     paths = set(diff.created) | set(diff.modified) | set(acc)
     entries: list[ManifestEntry] = []
     excluded: list[ExcludedEntry] = []

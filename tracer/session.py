@@ -569,52 +569,88 @@ def start_session(
 def _spawn_and_wait(
     info: SessionInfo, argv: list[str], timeout: float, env: Mapping[str, str] | None
 ) -> None:
-    kwargs: dict[str, Any] = {}
-    if _WINDOWS:  # pragma: no cover
-        flags = 0x00000008 | 0x00000200 | 0x08000000  # DETACHED | NEW_GROUP | NO_WINDOW
-        try:
-            kwargs["creationflags"] = flags | 0x01000000  # CREATE_BREAKAWAY_FROM_JOB
-        except OSError:
-            kwargs["creationflags"] = flags
-    else:
-        kwargs["start_new_session"] = True
-    with open(info.log_path, "ab") as log:
-        proc = subprocess.Popen(
+    if _WINDOWS:  # pragma: no cover - no posix_spawn; CreateProcess flags instead
+        _spawn_windows(info, argv, timeout, env)
+        return
+    read_fd, write_fd = os.pipe()
+    log_fd = os.open(info.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    try:
+        # posix_spawn with setsid: a new session, no controlling terminal (SIGHUP from a closing
+        # terminal never reaches it), stdin from /dev/null, stdout = the ready pipe, stderr = log.
+        # Not subprocess.Popen: the recorder outlives us on purpose and must not be waited for.
+        pid = os.posix_spawnp(
+            argv[0],
             argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            close_fds=True,
-            cwd=os.path.dirname(info.session_dir),
-            env=None if env is None else dict(env),
-            **kwargs,
+            dict(os.environ if env is None else env),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, write_fd, 1),
+                (os.POSIX_SPAWN_DUP2, log_fd, 2),
+            ],
+            setsid=True,
         )
-    assert proc.stdout is not None
-    line = _read_line(proc, timeout)
-    proc.stdout.close()
+    except OSError as exc:
+        os.close(read_fd)
+        raise RecorderStartError(f"cannot run the recorder {argv[0]}: {exc.strerror}") from exc
+    finally:
+        os.close(write_fd)
+        os.close(log_fd)
+    try:
+        line = _read_line(read_fd, timeout)
+    finally:
+        os.close(read_fd)
     if line.startswith(READY):
         return
     with contextlib.suppress(OSError):
-        proc.kill()
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, os.WNOHANG)
+    _raise_not_ready(info, line.strip() or "it exited without a word")
+
+
+def _raise_not_ready(info: SessionInfo, why: str) -> None:
     try:
         with open(info.log_path, encoding="utf-8", errors="replace") as f:
             tail = "".join(f.readlines()[-15:]).strip()
     except OSError:
         tail = ""
-    why = line.strip() or f"exited with status {proc.poll()}"
     raise RecorderStartError(
         f"the recorder for {info.root} did not become ready ({why})"
         + (f"; its log ends with:\n{tail}" if tail else "")
     )
 
 
-def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
+def _spawn_windows(  # pragma: no cover - Windows
+    info: SessionInfo, argv: list[str], timeout: float, env: Mapping[str, str] | None
+) -> None:
+    flags = 0x00000008 | 0x00000200 | 0x08000000  # DETACHED | NEW_PROCESS_GROUP | NO_WINDOW
+    with open(info.log_path, "ab") as log:
+        for extra in (0x01000000, 0):  # CREATE_BREAKAWAY_FROM_JOB, then without (access denied)
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    close_fds=True,
+                    env=None if env is None else dict(env),
+                    creationflags=flags | extra,
+                )
+                break
+            except OSError:
+                if not extra:
+                    raise
     assert proc.stdout is not None
-    if _WINDOWS:  # pragma: no cover
-        return proc.stdout.readline().decode("utf-8", "replace")
+    line = proc.stdout.readline().decode("utf-8", "replace")
+    proc.stdout.close()
+    proc.returncode = 0  # detached on purpose: never waited for
+    if not line.startswith(READY):
+        _raise_not_ready(info, line.strip() or "it exited without a word")
+
+
+def _read_line(fd: int, timeout: float) -> str:
     import select
 
-    fd = proc.stdout.fileno()
     buf = b""
     deadline = time.monotonic() + timeout
     while b"\n" not in buf:

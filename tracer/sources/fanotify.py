@@ -255,6 +255,12 @@ class FanotifySource(LiveSource):
         if not self._scope.contains(path):
             return
         now = time.time_ns()
+        try:
+            st = os.fstat(fd)
+            file_id: int | None = st.st_ino
+            size: int | None = st.st_size
+        except OSError:
+            file_id = size = None
         content = content_of_fd(fd)
         catalogable = worth_hashing_at_close(path, content, self._extensions)
         hashes: Hashes | None = None
@@ -272,7 +278,18 @@ class FanotifySource(LiveSource):
         if wrote:
             sink(
                 FileEvent(
-                    EventKind.WRITTEN, path, self.name, now, None, pid, content, hashes, notes
+                    EventKind.WRITTEN,
+                    path,
+                    self.name,
+                    now,
+                    None,
+                    pid,
+                    content,
+                    hashes,
+                    notes,
+                    file_id=file_id,
+                    size=size,
+                    unlinked=note is not None,
                 )
             )
             self._count()
