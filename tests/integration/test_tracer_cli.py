@@ -1,0 +1,174 @@
+"""``inspector start|stop|status|scan`` end to end (tracer.md 1.1, formats.md 5.2).
+
+Runs the real CLI entry point (exit codes from exit_codes.py) with real recorder processes; the
+expected file lists are what each test wrote itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from inspector.cli import main
+from inspector.pipeline import tracing
+from tests.tracer.sessionkit import state_dir  # noqa: F401 - fixture used through usefixtures
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_package_inspector_spellings_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    (root / "pre").mkdir(parents=True)
+    (root / "pre" / "old.dll").write_bytes(b"old")
+    installer = root / "setup.exe"
+    installer.write_bytes(b"MZ-not-really")
+    out_dir = tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "START", str(root), "-Path", str(installer))
+    assert code == 0, err
+    session_id = out.strip()
+    code, out, _ = cli(capsys, "Status", "--json")
+    assert code == 0
+    (listed,) = json.loads(out)
+    assert listed["session_id"] == session_id
+    assert listed["state"] == "recording"
+    (root / "app").mkdir()
+    (root / "app" / "app.ps1").write_text("Write-Host hi")
+    (root / "app" / "readme.txt").write_text("hello")
+    code, out, err = cli(
+        capsys,
+        "Stop",
+        str(root),
+        "-OUT",
+        "list",
+        "-ListPath",
+        str(out_dir / "files.txt"),
+        "-Report",
+        str(out_dir / "report.json"),
+    )
+    assert code == 0, err
+    assert "wrote" in out
+    assert (out_dir / "files.txt").read_text().splitlines() == [
+        str(root / "app" / "app.ps1"),
+        str(root / "app" / "readme.txt"),
+        str(installer),
+    ]
+    report = json.loads((out_dir / "report.json").read_text())
+    assert report["schema_version"] == 1
+    assert report["session_id"] == session_id
+    entries = {e["path"]: e for e in report["entries"]}
+    assert entries[str(root / "app" / "app.ps1")]["catalogable"] is True
+    assert entries[str(root / "app" / "readme.txt")]["catalogable"] is False
+    assert entries[str(installer)]["reasons"] == ["executed"]
+    assert entries[str(installer)]["sources"] == ["installer"]
+    assert {s["name"] for s in report["sources"]} >= {"processes"}
+    code, out, _ = cli(capsys, "status")
+    assert out.strip() == "no sessions"
+
+
+def test_stop_without_start_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "stop", str(tmp_path), "-out", "list")
+    assert code == 3
+    assert "no recording session" in err
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".txt", ".json", ".cat", ".cdf")]
+
+
+def test_start_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "r"
+    root.mkdir()
+    assert cli(capsys, "start", str(root))[0] == 0
+    code, _, err = cli(capsys, "start", str(root))
+    assert code == 3
+    assert "already being recorded" in err
+    assert cli(capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l"))[0] == 0
+
+
+def test_catalog_outputs_fail_clearly_until_the_catalog_pipeline_lands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "r"
+    root.mkdir()
+    assert cli(capsys, "start", str(root))[0] == 0
+    (root / "x.ps1").write_text("1")
+    code, _, err = cli(capsys, "stop", str(root), "-resdir", str(tmp_path / "res"))
+    if importlib.util.find_spec("inspector.pipeline.catalogs") is None:
+        assert code == 4
+        assert "not available" in err
+        assert (tmp_path / "res" / "InspectedPackage.report.json").is_file()
+        assert not (tmp_path / "res" / "InspectedPackage.cat").exists()
+        # The session is kept, so the same stop can be retried; it was stopped cleanly.
+        code, out, err = cli(
+            capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l.txt"),
+            "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        assert json.loads(out)["degraded"] == []
+        assert (tmp_path / "l.txt").read_text() == f"{root / 'x.ps1'}\n"
+    else:
+        assert code == 0, err
+        assert (tmp_path / "res" / "InspectedPackage.cat").is_file()
+
+
+def test_scan_lists_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = tmp_path / "tree"
+    (tree / "a").mkdir(parents=True)
+    for name in ("a/x.dll", "b.txt", "c.vbs"):
+        (tree / name).write_bytes(b"1")
+    code, _, err = cli(
+        capsys, "scan", str(tree), "-out", "LIST", "-listpath", str(tmp_path / "s.txt")
+    )
+    assert code == 0, err
+    assert (tmp_path / "s.txt").read_text().splitlines() == [
+        str(tree / "a" / "x.dll"),
+        str(tree / "b.txt"),
+        str(tree / "c.vbs"),
+    ]
+    report = json.loads((tmp_path / "s.report.json").read_text())
+    assert {tuple(e["reasons"]) for e in report["entries"]} == {("present",)}
+
+
+def test_bad_option_values_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(capsys, "scan", str(tmp_path), "-ph", "maybe")[0] == 2
+    assert cli(capsys, "scan", str(tmp_path), "-out", "zip")[0] == 2
+
+
+def test_output_naming_rules(tmp_path: Path) -> None:
+    p = tracing.plan_outputs(tracing.OutputOptions(), str(tmp_path))
+    assert (p.cat, p.cdf) == (
+        str(tmp_path / "InspectedPackage.cat"),
+        str(tmp_path / "InspectedPackage.cdf"),
+    )
+    assert p.report == str(tmp_path / "InspectedPackage.report.json")
+    p = tracing.plan_outputs(tracing.OutputOptions(name="app.cat", resdir=str(tmp_path / "r")))
+    assert p.cat == str(tmp_path / "r" / "app.cat")
+    assert p.cdf == str(tmp_path / "r" / "app.cdf")
+    p = tracing.plan_outputs(
+        tracing.OutputOptions(out="cat", name=str(tmp_path / "x.cat"), cdf_path="y.cdf"),
+        str(tmp_path),
+    )
+    assert (p.cat, p.cdf, p.listing) == (str(tmp_path / "x.cat"), str(tmp_path / "y.cdf"), None)
+    p = tracing.plan_outputs(tracing.OutputOptions(out="cdf"), str(tmp_path))
+    assert (p.cat, p.cdf) == (None, str(tmp_path / "InspectedPackage.cdf"))
+    assert tracing.normalise_root_arg("C:") == "C:" + os.sep
+    assert tracing.normalise_root_arg("/x") == "/x"
