@@ -176,7 +176,9 @@ class Recorder:
             token = f.read()
         listener = Listener(info.address, authkey=token)
         self.journal.set_meta("state", "recording")
-        os.write(1, f"{READY} {info.session_id} files={len(baseline.files)}\n".encode())
+        ready = f"{READY} {info.session_id} files={len(baseline.files)}\n"
+        del baseline  # persisted; the recorder itself never needs it again
+        os.write(1, ready.encode())
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.close(devnull)

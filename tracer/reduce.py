@@ -166,16 +166,36 @@ def fold_events(events: Iterable[FileEvent], scope: Scope) -> dict[str, _Acc]:
     return acc
 
 
+@dataclass(slots=True)
+class Evidence:
+    """Snapshot diff and folded events, computed once per stop (they are the expensive part)."""
+
+    diff: SnapshotDiff
+    acc: dict[str, _Acc]
+
+    def candidates(self, final: Snapshot) -> set[str]:
+        """Paths existing at stop that will be in the manifest: their content must be read."""
+        out = set(self.diff.created) | set(self.diff.modified)
+        for p, a in self.acc.items():
+            if p in final.files and (a.created or a.written or a.executed or a.loaded):
+                out.add(p)
+        return out
+
+
+def gather(
+    baseline: Snapshot, final: Snapshot, events: Iterable[FileEvent], scope: Scope
+) -> Evidence:
+    diff = diff_snapshots(baseline, final)
+    acc = fold_events(events, scope)
+    _resolve_renames(acc, diff, final)
+    return Evidence(diff, acc)
+
+
 def surviving_candidates(
     baseline: Snapshot, final: Snapshot, events: Iterable[FileEvent], scope: Scope
 ) -> set[str]:
     """Paths existing at stop that will be in the manifest: those whose content must be read."""
-    diff = diff_snapshots(baseline, final)
-    out = set(diff.created) | set(diff.modified)
-    for p, a in fold_events(events, scope).items():
-        if p in final.files and (a.created or a.written or a.executed or a.loaded):
-            out.add(p)
-    return out
+    return gather(baseline, final, events, scope).candidates(final)
 
 
 def _resolve_renames(acc: dict[str, _Acc], diff: SnapshotDiff, final: Snapshot) -> None:
@@ -208,7 +228,9 @@ def _resolve_renames(acc: dict[str, _Acc], diff: SnapshotDiff, final: Snapshot) 
 
 
 def _relative(path: str, root: str) -> str:
-    rel = os.path.relpath(path, root) if path != root else "."
+    rel = path[len(root) :] if path.startswith(root) else path
+    if rel.startswith(os.sep):
+        rel = rel[1:]
     return rel.replace(os.sep, "/")
 
 
@@ -267,11 +289,15 @@ def reduce_session(
     installer: str | None = None,
     started_ns: int = 0,
     stopped_ns: int = 0,
+    evidence: Evidence | None = None,
 ) -> FileManifest:
-    """Build the manifest. ``content`` maps surviving candidate paths to what their bytes are."""
-    diff = diff_snapshots(baseline, final)
-    acc = fold_events(events, scope)
-    _resolve_renames(acc, diff, final)
+    """Build the manifest. ``content`` maps surviving candidate paths to what their bytes are.
+
+    ``evidence`` is ``gather(baseline, final, events, scope)`` when the caller already has it.
+    """
+    if evidence is None:
+        evidence = gather(baseline, final, events, scope)
+    diff, acc = evidence.diff, evidence.acc
     paths = set(diff.created) | set(diff.modified) | set(acc)
     entries: list[ManifestEntry] = []
     excluded: list[ExcludedEntry] = []
@@ -316,7 +342,7 @@ def reduce_session(
             warn.append(
                 f"content changed after first hash ({len(a.hashes)} versions seen while recording)"
             )
-        rel = _relative(path, scope.root)
+        rel = _relative(path, scope.root) if options.include or options.exclude else ""
         pat = _matches(rel, options.exclude)
         if pat is not None:
             excluded.append(ExcludedEntry(path, f"matches exclude pattern {pat!r}"))
@@ -384,12 +410,14 @@ def scan_manifest(
 __all__ = [
     "DEFAULT_EXTENSIONS",
     "HEAD_PROBE",
+    "Evidence",
     "ReduceOptions",
     "SnapshotDiff",
     "classify_head",
     "diff_snapshots",
     "extension_catalogable",
     "fold_events",
+    "gather",
     "needed_head_length",
     "reduce_session",
     "scan_manifest",

@@ -50,7 +50,7 @@ from tracer.errors import (
 )
 from tracer.journal import Journal
 from tracer.records import SCHEMA_VERSION, ContentKind, FileManifest, SourceStatus, dumps_json
-from tracer.reduce import ReduceOptions, reduce_session, scan_manifest, surviving_candidates
+from tracer.reduce import ReduceOptions, gather, reduce_session, scan_manifest
 from tracer.sources.base import Scope, content_of_path
 from tracer.sources.snapshot import take_snapshot
 
@@ -758,7 +758,8 @@ def _finish(info: SessionInfo, recovery: list[str]) -> StopResult:
 
         events.extend(usn_events(WindowsUsnApi(), UsnCursor.from_dict(usn_cursor), scope))
     final = take_snapshot(info.root, opts.excluded_dirs)
-    candidates = surviving_candidates(baseline, final, events, scope)
+    evidence = gather(baseline, final, events, scope)
+    candidates = evidence.candidates(final)
     content: dict[str, ContentKind] = {p: content_of_path(p) for p in sorted(candidates)}
     if info.installer and os.path.isfile(info.installer):
         content[info.installer] = content_of_path(info.installer)
@@ -776,6 +777,7 @@ def _finish(info: SessionInfo, recovery: list[str]) -> StopResult:
         installer=info.installer,
         started_ns=info.created_ns,
         stopped_ns=time.time_ns(),
+        evidence=evidence,
     )
     return StopResult(manifest, info, bool(recovery))
 
