@@ -104,7 +104,8 @@ def _string_key(text: str | None) -> tuple[int, tuple[int, ...]]:
 
 def _rule_key(rule: FileRule) -> tuple[object, ...]:
     return (
-        _KIND_CODE.get(rule.effective_kind, 1) if rule.effective_kind is not FileRuleKind.DENY
+        _KIND_CODE.get(rule.effective_kind, 1)
+        if rule.effective_kind is not FileRuleKind.DENY
         else -1,
         _string_key(rule.file_name),
         _string_key(rule.internal_name),
@@ -126,7 +127,7 @@ def legacy_sort(items: Sequence[T], key: Callable[[T], object]) -> list[T]:
     order = list(range(len(items)))
 
     def lt(a: int, b: int) -> bool:
-        return keys[a] < keys[b]  # type: ignore[operator]
+        return bool(keys[a] < keys[b])  # type: ignore[operator]
 
     def swap_if_greater(a: int, b: int) -> None:
         if a != b and lt(order[b], order[a]):
@@ -237,7 +238,8 @@ def _version(text: str | None) -> int:
 
 def _filetime(text: str) -> int:
     match = re.fullmatch(
-        r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?", text.strip()
+        r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?",
+        text.strip(),
     )
     if not match:
         raise PolicyInputError(f"SignTimeAfter {text!r} is not an xs:dateTime")
@@ -401,7 +403,7 @@ def _compile(policy: SiPolicy, fmt: int, preserve: bool, extra_bits: int) -> byt
         out.blob(bytes.fromhex(e.value))
     for r in rules:
         kind = r.effective_kind
-        out.u32(_KIND_CODE[kind] if kind in _KIND_CODE else 1)
+        out.u32(_KIND_CODE.get(kind, 1))
         out.string(r.file_name)
         if (
             kind is FileRuleKind.DENY
@@ -444,7 +446,9 @@ def _compile(policy: SiPolicy, fmt: int, preserve: bool, extra_bits: int) -> byt
                 for ref in refs or ():
                     out.u32(lookup(signer_index, ref.signer_id, "signer"))
                     out.indices([lookup(rule_index, x, "file rule") for x in ref.except_rules])
-            out.indices(sorted(lookup(rule_index, r.id, "file rule") for r in g.file_rules_ref or ()))
+            out.indices(
+                sorted(lookup(rule_index, r.id, "file rule") for r in g.file_rules_ref or ())
+            )
 
     out.u32(int(policy.hvci_options or 0))
     settings = _settings(policy)
@@ -601,18 +605,22 @@ def decompile_policy(data: bytes, source: str = "<binary policy>") -> Decompiled
     header_guid = r.take(16)
     platform = r.take(16)
     flags = r.u32()
-    n_ekus, n_rules, n_signers, n_scenarios = (r.count(w) for w in ("EKU", "rule", "signer", "scenario"))
+    n_ekus, n_rules, n_signers, n_scenarios = (
+        r.count(w) for w in ("EKU", "rule", "signer", "scenario")
+    )
     version = r.u64()
     if r.u32() != HEADER_SIZE:
         raise r.fail("header size field is not 0x40")
     if not flags & FLAG_ALWAYS:
         raise r.fail("option flags lack 0x80000000: not a binary policy")
 
-    ekus = tuple(
-        Eku(f"ID_EKU_E_{i + 1:04X}", r.blob().hex().upper()) for i in range(n_ekus)
-    )
+    ekus = tuple(Eku(f"ID_EKU_E_{i + 1:04X}", r.blob().hex().upper()) for i in range(n_ekus))
     rule_kinds = {0: FileRuleKind.DENY, 1: FileRuleKind.ALLOW, 2: FileRuleKind.FILE_ATTRIB}
-    prefix = {FileRuleKind.DENY: "DENY_D", FileRuleKind.ALLOW: "ALLOW_A", FileRuleKind.FILE_ATTRIB: "FILEATTRIB_F"}
+    prefix = {
+        FileRuleKind.DENY: "DENY_D",
+        FileRuleKind.ALLOW: "ALLOW_A",
+        FileRuleKind.FILE_ATTRIB: "FILEATTRIB_F",
+    }
     raw_rules = []
     for i in range(n_rules):
         code = r.u32()
@@ -701,7 +709,8 @@ def decompile_policy(data: bytes, source: str = "<binary policy>") -> Decompiled
         if kind is FileRuleKind.DENY and minimum == _NO_VERSION and maximum == 0:
             min_text = None
         elif kind is FileRuleKind.DENY and minimum == 0 and maximum == 0:
-            min_text = "0.0.0.0"  # an explicit zero; absent would compile to all-ones
+            # An explicit zero version: absent would compile to all-ones.
+            min_text = _version_text(0)
         else:
             min_text = _version_text(minimum) if minimum else None
         ids = app_ids[i]
@@ -710,8 +719,8 @@ def decompile_policy(data: bytes, source: str = "<binary policy>") -> Decompiled
             app_text = ids[0]
         elif ids:
             refs = []
-            for value in ids:
-                macro = Macro(f"AppId{len(macros) + 1}", value)
+            for app in ids:
+                macro = Macro(f"AppId{len(macros) + 1}", app)
                 macros.append(macro)
                 refs.append(f"$({macro.id})")
             app_text = "".join(refs)
@@ -753,14 +762,19 @@ def decompile_policy(data: bytes, source: str = "<binary policy>") -> Decompiled
     scenarios = []
     for i, (value, inherited, min_hash, groups) in enumerate(raw_scenarios):
         built = []
-        for allowed, denied, refs in groups:
+        for allowed, denied, rule_refs in groups:
             built.append(
                 SignerGroup(
-                    tuple(SignerRef(signers[s].id, tuple(rules[x].id for x in ex)) for s, ex in allowed)
+                    tuple(
+                        SignerRef(signers[s].id, tuple(rules[x].id for x in ex))
+                        for s, ex in allowed
+                    )
                     or None,
-                    tuple(SignerRef(signers[s].id, tuple(rules[x].id for x in ex)) for s, ex in denied)
+                    tuple(
+                        SignerRef(signers[s].id, tuple(rules[x].id for x in ex)) for s, ex in denied
+                    )
                     or None,
-                    tuple(Ref(rules[x].id) for x in refs) or None,
+                    tuple(Ref(rules[x].id) for x in rule_refs) or None,
                 )
             )
         empty = SignerGroup()
@@ -794,8 +808,7 @@ def decompile_policy(data: bytes, source: str = "<binary policy>") -> Decompiled
         hvci_options=str(hvci),
         settings=tuple(settings),
         macros=tuple(macros) or None,
-        supplemental_policy_signers=tuple(Ref(signers[k].id) for k in supplemental_signers)
-        or None,
+        supplemental_policy_signers=tuple(Ref(signers[k].id) for k in supplemental_signers) or None,
     )
     if not supplemental and base_id != header_guid:
         raise PolicyInputError(

@@ -128,7 +128,7 @@ class Signer:
 
 @dataclass(frozen=True, slots=True)
 class SignerRef:
-    """An AllowedSigner (``except_rules`` = ExceptDenyRule IDs) or DeniedSigner (ExceptAllowRule)."""
+    """AllowedSigner (``except_rules``: ExceptDenyRule IDs) or DeniedSigner (ExceptAllowRule)."""
 
     signer_id: str
     except_rules: tuple[str, ...] = ()

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.policy.errors import PolicyValidationError
 from catalog.policy.model import (
     APPID_TAGGING_POLICY,
     POLICY_TYPES,
+    FileRule,
     FileRuleKind,
     SettingType,
     SignerGroup,
@@ -24,7 +26,9 @@ from catalog.policy.model import (
 )
 from catalog.policy.options import BY_NAME
 
-_GUID = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
+_GUID = re.compile(
+    r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
+)
 _TAIL = r"[A-Z][_A-Z0-9]*"
 _ID_PATTERNS = {
     "EKU": re.compile(rf"ID_EKU_{_TAIL}"),
@@ -39,6 +43,8 @@ _MACRO_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z_0-9.]*)\)")
 _MACRO_REFS = re.compile(r"(\$\([A-Za-z_][A-Za-z_0-9.]*\))+")
 _HEX = re.compile(r"([0-9A-Fa-f]{2})*")
 TBS_LENGTHS = (20, 32, 48, 64)
+_Report = Callable[[str, str], None]
+_GENERIC_TYPES = ("Match", "Exclude", "Attribute")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +126,7 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
         if p.base_policy_id is None:
             err("BasePolicyID", "a supplemental policy needs the BasePolicyID of its base policy")
         elif p.policy_id is not None and _same_guid(p.policy_id, p.base_policy_id):
-            err("BasePolicyID", "a supplemental policy's BasePolicyID must differ from its PolicyID")
+            err("BasePolicyID", "the BasePolicyID must differ from its PolicyID")
         if "Enabled:Allow Supplemental Policies" in p.options:
             err("Option", "a supplemental policy cannot set Enabled:Allow Supplemental Policies")
         if p.supplemental_policy_signers:
@@ -171,7 +177,11 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
 
     for r in p.file_rules or ():
         element = r.kind.value
-        if r.kind is FileRuleKind.FILE_RULE and r.rule_type not in ("Match", "Exclude", "Attribute"):
+        if r.kind is FileRuleKind.FILE_RULE and r.rule_type not in (
+            "Match",
+            "Exclude",
+            "Attribute",
+        ):
             err(element, f"{r.id}: Type must be Match, Exclude or Attribute")
         if r.hash is not None and not _is_hex(r.hash):
             err(element, f"{r.id}: Hash {r.hash!r} is not hexadecimal")
@@ -210,7 +220,10 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
         elif root.type == "Wellknown" and len(root.value) != 2:
             err("CertRoot", f"{s.id}: a Wellknown root Value is one byte")
         elif root.type == "TBS" and len(root.value) // 2 not in TBS_LENGTHS:
-            warn("CertRoot", f"{s.id}: a TBS hash is 20, 32, 48 or 64 bytes, not {len(root.value) // 2}")
+            warn(
+                "CertRoot",
+                f"{s.id}: a TBS hash is 20, 32, 48 or 64 bytes, not {len(root.value) // 2}",
+            )
         for eku in s.cert_ekus:
             if eku.id not in eku_ids:
                 err("CertEKU", f"{s.id}: refers to undefined EKU {eku.id!r}")
@@ -258,16 +271,15 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
     ):
         err("HvciOptions", f"{p.hvci_options!r} is not a DWORD")
 
-    for s in p.settings or ():
-        where = f"{s.provider}/{s.key}/{s.value_name}"
-        if s.type is SettingType.BOOLEAN and s.value not in ("true", "false", "1", "0"):
-            err("Setting", f"{where}: Boolean value {s.value!r}")
-        elif s.type is SettingType.DWORD and not (
-            s.value.isdigit() and int(s.value) <= 0xFFFFFFFF
-        ):
-            err("Setting", f"{where}: DWord value {s.value!r}")
-        elif s.type is SettingType.BINARY and not _is_hex(s.value):
-            err("Setting", f"{where}: Binary value {s.value!r} is not hexadecimal")
+    for st in p.settings or ():
+        where = f"{st.provider}/{st.key}/{st.value_name}"
+        v = st.value
+        if st.type is SettingType.BOOLEAN and v not in ("true", "false", "1", "0"):
+            err("Setting", f"{where}: Boolean value {v!r}")
+        elif st.type is SettingType.DWORD and not (v.isdigit() and int(v) <= 0xFFFFFFFF):
+            err("Setting", f"{where}: DWord value {v!r}")
+        elif st.type is SettingType.BINARY and not _is_hex(v):
+            err("Setting", f"{where}: Binary value {v!r} is not hexadecimal")
 
     if p.policy_type == APPID_TAGGING_POLICY and p.is_supplemental:
         err("SiPolicy", "an AppID tagging policy cannot be supplemental")
@@ -288,17 +300,13 @@ def check_policy(policy: SiPolicy, source: str = "policy") -> tuple[Issue, ...]:
 
 
 def _check_group(
-    err: object,
-    warn: object,
+    err: _Report,
+    warn: _Report,
     where: str,
     g: SignerGroup,
     signer_ids: set[str],
-    rules: dict[str, object],
+    rules: dict[str, FileRule],
 ) -> None:
-    from catalog.policy.model import FileRule  # local: keeps the signature simple
-
-    assert callable(err)
-    assert callable(warn)
     for sub, refs, except_kind in (
         ("AllowedSigners", g.allowed, FileRuleKind.DENY),
         ("DeniedSigners", g.denied, FileRuleKind.ALLOW),
@@ -310,7 +318,7 @@ def _check_group(
                 err(sub, f"{where}: refers to undefined signer {r.signer_id!r}")
             for rid in r.except_rules:
                 target = rules.get(rid)
-                if not isinstance(target, FileRule):
+                if target is None:
                     err(sub, f"{where}: exception refers to undefined rule {rid!r}")
                 elif target.effective_kind is not except_kind:
                     err(sub, f"{where}: exception {rid!r} is not a {except_kind.value} rule")
@@ -329,8 +337,7 @@ def _declared(p: SiPolicy) -> list[tuple[str, str]]:
     return out
 
 
-def _extra(warn: object, element: str, ident: str, extra: tuple[tuple[str, str], ...]) -> None:
-    assert callable(warn)
+def _extra(warn: _Report, element: str, ident: str, extra: tuple[tuple[str, str], ...]) -> None:
     for name, _ in extra:
         warn(element, f"{ident}: attribute {name} is not in Microsoft's schema; kept, not compiled")
 

@@ -15,7 +15,7 @@ in the canonical layout (ConfigCI's), ``write(read(D), detect_style(D)) == D`` (
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - see _parse: no DTDs, expat's entity limits
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -607,7 +607,9 @@ class _Writer:
         assert isinstance(s, Signer)
         attrs = _attrs([("Name", s.name), ("ID", s.id), ("SignTimeAfter", s.sign_time_after)])
         self.line(2, f"<Signer{attrs}{_attrs(s.extra)}>")
-        self.empty(3, "CertRoot", _attrs([("Type", s.cert_root.type), ("Value", s.cert_root.value)]))
+        self.empty(
+            3, "CertRoot", _attrs([("Type", s.cert_root.type), ("Value", s.cert_root.value)])
+        )
         for eku in s.cert_ekus:
             self.empty(3, "CertEKU", _attrs([("ID", eku.id), *eku.extra]))
         for tag, value in (
