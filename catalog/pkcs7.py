@@ -16,10 +16,15 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from asn1crypto import core, x509
+from asn1crypto import cms, core, x509
+from cryptography import x509 as crypto_x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from catalog.errors import CatalogInputError
+from catalog.errors import CatalogInputError, CatalogVerificationError
 
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 OID_CTL = "1.3.6.1.4.1.311.10.1"
@@ -384,3 +389,170 @@ def resign(
         options,
         timestamper,
     )
+
+
+# --- checking one SignerInfo ---------------------------------------------------------------------
+
+_DIGESTS: dict[str, str] = {
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+}
+_HASH_CLASSES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+# digestEncryptionAlgorithm values seen in Authenticode: bare rsaEncryption (Windows, us), the
+# sha*WithRSA OIDs (some tools) and ECDSA (osslsigncode with an EC key).
+_RSA_SIGNATURE_OIDS = frozenset(
+    {
+        "1.2.840.113549.1.1.1",
+        "1.2.840.113549.1.1.5",
+        "1.2.840.113549.1.1.11",
+        "1.2.840.113549.1.1.12",
+        "1.2.840.113549.1.1.13",
+    }
+)
+_ECDSA_SIGNATURE_OIDS = frozenset(
+    {
+        "1.2.840.10045.2.1",
+        "1.2.840.10045.4.1",
+        "1.2.840.10045.4.3.2",
+        "1.2.840.10045.4.3.3",
+        "1.2.840.10045.4.3.4",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedSignerInfo:
+    """What one verified SignerInfo says: the signer certificate and its attributes."""
+
+    certificate: bytes
+    """DER of the certificate that made the signature (found by issuer and serial number)."""
+    digest_algorithm: str
+    content_type: str
+    message_digest: bytes
+    encrypted_digest: bytes
+    signing_time: dt.datetime | None
+    unsigned_attributes: tuple[tuple[str, tuple[bytes, ...]], ...]
+    """(dotted OID, DER values) of each unauthenticated attribute (timestamps live here)."""
+
+
+def check_signer_info(
+    signer_info: bytes,
+    content_octets: bytes,
+    certificates: Sequence[bytes],
+    source: str,
+) -> CheckedSignerInfo:
+    """Verify one SignerInfo over ``content_octets``: messageDigest, then the signature.
+
+    Raises ``CatalogVerificationError`` (naming ``source``) on any mismatch; the certificate chain
+    is the caller's business.
+    """
+    try:
+        si = cms.SignerInfo.load(signer_info)
+        sid = si["sid"]
+        if sid.name != "issuer_and_serial_number":
+            raise CatalogVerificationError(
+                f"{source}: SignerInfo identifies its certificate by key id; only issuer and "
+                "serial number (PKCS#7 v1.5, Authenticode) is supported"
+            )
+        issuer = sid.chosen["issuer"].dump()
+        serial = sid.chosen["serial_number"].native
+        digest_oid = si["digest_algorithm"]["algorithm"].dotted
+        sig_oid = si["signature_algorithm"]["algorithm"].dotted
+        encrypted_digest = si["signature"].native
+        signed_attrs = si["signed_attrs"]
+        if isinstance(signed_attrs, core.Void) or len(signed_attrs) == 0:
+            raise CatalogVerificationError(
+                f"{source}: SignerInfo has no authenticated attributes (Authenticode needs them)"
+            )
+        attrs: dict[str, list[Any]] = {}
+        for attr in signed_attrs:
+            attrs.setdefault(attr["type"].dotted, []).extend(attr["values"])
+        signed_bytes = b"\x31" + signed_attrs.dump()[1:]
+        unsigned: list[tuple[str, tuple[bytes, ...]]] = []
+        if not isinstance(si["unsigned_attrs"], core.Void):
+            for attr in si["unsigned_attrs"]:
+                unsigned.append((attr["type"].dotted, tuple(v.dump() for v in attr["values"])))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CatalogVerificationError(f"{source}: unreadable SignerInfo ({exc})") from exc
+
+    hash_name = _DIGESTS.get(digest_oid)
+    if hash_name is None:
+        raise CatalogVerificationError(f"{source}: unsupported digest algorithm {digest_oid}")
+    cert_der = _find_certificate(certificates, issuer, serial)
+    if cert_der is None:
+        raise CatalogVerificationError(
+            f"{source}: the signer's certificate (serial {serial:X}) is not among the "
+            "certificates in the signature; re-sign including the leaf certificate"
+        )
+    content_types = attrs.get(OID_CONTENT_TYPE, [])
+    digests = attrs.get(OID_MESSAGE_DIGEST, [])
+    if len(content_types) != 1 or len(digests) != 1:
+        raise CatalogVerificationError(
+            f"{source}: the signature must carry exactly one contentType and one messageDigest"
+        )
+    content_type = content_types[0].dotted
+    claimed = bytes(digests[0].native)
+    computed = hashlib.new(hash_name, content_octets).digest()
+    if claimed != computed:
+        raise CatalogVerificationError(
+            f"{source}: messageDigest mismatch: the signature covers {claimed.hex().upper()}, "
+            f"the content hashes to {computed.hex().upper()} (the content was changed after "
+            "signing)"
+        )
+    _check_signature(cert_der, sig_oid, encrypted_digest, signed_bytes, hash_name, source)
+    signing_time = None
+    times = attrs.get(OID_SIGNING_TIME, [])
+    if times:
+        signing_time = times[0].native
+    return CheckedSignerInfo(
+        certificate=cert_der,
+        digest_algorithm=hash_name,
+        content_type=content_type,
+        message_digest=claimed,
+        encrypted_digest=encrypted_digest,
+        signing_time=signing_time,
+        unsigned_attributes=tuple(unsigned),
+    )
+
+
+def _find_certificate(certificates: Sequence[bytes], issuer: bytes, serial: int) -> bytes | None:
+    for der in certificates:
+        try:
+            tbs = x509.Certificate.load(der)["tbs_certificate"]
+            if tbs["serial_number"].native == serial and tbs["issuer"].dump() == issuer:
+                return der
+        except (ValueError, TypeError):
+            continue
+    return None
+
+
+def _check_signature(
+    cert_der: bytes, sig_oid: str, signature: bytes, signed: bytes, hash_name: str, source: str
+) -> None:
+    try:
+        public_key = crypto_x509.load_der_x509_certificate(cert_der).public_key()
+    except ValueError as exc:
+        raise CatalogVerificationError(f"{source}: signer certificate unreadable ({exc})") from exc
+    algorithm = _HASH_CLASSES[hash_name]()
+    try:
+        if sig_oid in _RSA_SIGNATURE_OIDS and isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, signed, padding.PKCS1v15(), algorithm)
+        elif sig_oid in _ECDSA_SIGNATURE_OIDS and isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, signed, ec.ECDSA(algorithm))
+        else:
+            raise CatalogVerificationError(
+                f"{source}: signature algorithm {sig_oid} with a {type(public_key).__name__} is "
+                "not supported"
+            )
+    except InvalidSignature as exc:
+        raise CatalogVerificationError(
+            f"{source}: the signature over the authenticated attributes does not verify with the "
+            "signer certificate's key (tampered attributes or wrong certificate)"
+        ) from exc
