@@ -162,9 +162,9 @@ def set_rule_options(
         name = _option_name(text)
         options = [o for o in options if o != name]
     for text in add:
-        opt = resolve_option(text) if text.strip() else None
         name = _option_name(text)
-        if policy.is_supplemental and opt is not None and not opt.supplemental_allowed:
+        opt = resolve_option(name)
+        if policy.is_supplemental and not opt.supplemental_allowed:
             raise PolicyInputError(
                 f"option {name!r} is not valid in a supplemental policy (only the base policy "
                 "decides it)"

@@ -73,7 +73,8 @@ def _build_chain(leaf: bytes, pool: list[bytes], source: str) -> SignerChain:
     issuers: list[bytes] = []
     current = _cert(leaf, source)
     seen = {leaf}
-    while not current.self_signed:
+    # asn1crypto answers 'no' / 'maybe' / 'yes'; 'maybe' = subject equals issuer.
+    while current.self_signed == "no":
         parent = next(
             (
                 der
@@ -177,7 +178,7 @@ def signer_rule(chain: SignerChain, level: SignerLevel, signer_id: str) -> Signe
         )
     if chain.issuers:
         issuer_der = chain.issuers[0]
-    elif leaf.self_signed:
+    elif leaf.self_signed != "no":
         issuer_der = chain.leaf  # a self-signed leaf is its own issuing CA
     else:
         raise PolicyInputError(
