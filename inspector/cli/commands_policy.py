@@ -161,9 +161,13 @@ def set_command(
     policy_id: str | None = typer.Option(None, "--policy-id"),
     base_policy_id: str | None = typer.Option(None, "--base-policy-id"),
     version: str | None = _VERSION,
+    update_signer: Path | None = typer.Option(  # noqa: B008
+        None, "--update-signer", help="Certificate (PEM/DER, with its CA) allowed to update it."
+    ),
+    update_level: str = typer.Option("PcaCertificate", "--update-signer-level"),
     as_json: bool = _JSON,
 ) -> None:
-    """Set-RuleOption and Set-CIPolicyIdInfo on an existing policy XML."""
+    """Set-RuleOption, Set-CIPolicyIdInfo and UpdatePolicySigners on an existing policy XML."""
     result = policies.edit_policy(
         policy,
         output,
@@ -174,6 +178,8 @@ def set_command(
         policy_id=policy_id,
         base_policy_id=base_policy_id,
         version=version,
+        update_signer=update_signer,
+        update_signer_level=SignerLevel.parse(update_level),
     )
     _report(result, as_json)
 

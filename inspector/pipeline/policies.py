@@ -18,7 +18,7 @@ from catalog.hashing import HashOptions, hash_paths
 from catalog.policy import generate
 from catalog.policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
 from catalog.policy.errors import PolicyEnvironmentError, PolicyInputError
-from catalog.policy.model import SCENARIO_KERNEL, SCENARIO_USER, SiPolicy
+from catalog.policy.model import SCENARIO_KERNEL, SCENARIO_USER, Ref, SiPolicy
 from catalog.policy.options import BY_NAME
 from catalog.policy.sign import (
     SignedPolicy,
@@ -268,9 +268,26 @@ def edit_policy(
     policy_id: str | None = None,
     base_policy_id: str | None = None,
     version: str | None = None,
+    update_signer: Path | None = None,
+    update_signer_level: SignerLevel = SignerLevel.PCA_CERTIFICATE,
 ) -> GenerateResult:
-    """Set-RuleOption + Set-CIPolicyIdInfo on an XML policy (in place unless ``output``)."""
+    """Set-RuleOption + Set-CIPolicyIdInfo on an XML policy (in place unless ``output``).
+
+    ``update_signer``: a certificate (or signed catalog) whose signer may replace the policy once
+    it is deployed signed (an UpdatePolicySigner, required before signing).
+    """
     policy = _load_xml(path)
+    if update_signer is not None:
+        chain = load_signer_chain(_read(update_signer, "certificate"), str(update_signer))
+        probe = signer_rule(chain, update_signer_level, "ID_SIGNER_U_X")
+        signer = signer_rule(chain, update_signer_level, stable_signer_id(probe, "ID_SIGNER_U_"))
+        signers = policy.signers or ()
+        if not any(x.id == signer.id for x in signers):
+            signers = (*signers, signer)
+        updaters = policy.update_policy_signers or ()
+        if not any(r.id == signer.id for r in updaters):
+            updaters = (*updaters, Ref(signer.id))
+        policy = policy.with_changes(signers=signers, update_policy_signers=updaters)
     policy = generate.set_rule_options(policy, add_options, remove_options)
     policy = generate.set_policy_info(
         policy,

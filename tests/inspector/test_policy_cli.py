@@ -180,3 +180,45 @@ def test_new_set_merge(oracle_dir: Path, tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["file_rules"] == 4
     assert doc["policy_id"] in base.read_text()
+
+
+def test_sign_end_to_end(tmp_path: Path) -> None:
+    from tests.catalog.policy.test_sign import make_identity_files
+
+    cert, key, chain = make_identity_files(tmp_path)
+    xml = tmp_path / "base.xml"
+    code, result = invoke(
+        ["policy", "new", "-o", str(xml), "--name", "S", "--template", "enforced"]
+    )
+    assert code == 0, result.output
+    cip = tmp_path / "base.cip"
+    assert invoke(["policy", "compile", str(xml), "-o", str(cip)])[0] == 0
+    signed = tmp_path / "signed.cip"
+    sign = [
+        "policy",
+        "sign",
+        str(cip),
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+        "--chain",
+        str(chain),
+    ]
+    # Still "Enabled:Unsigned System Integrity Policy" and no UpdatePolicySigner: refused.
+    code, result = invoke([*sign, "-o", str(signed)])
+    assert code == 3
+    assert not signed.exists()
+    edit = ["policy", "set", str(xml), "--remove-option", "6", "--update-signer", str(chain)]
+    code, result = invoke(edit)
+    assert code == 0, result.output
+    assert invoke(["policy", "compile", str(xml), "-o", str(cip)])[0] == 0
+    code, result = invoke([*sign, "-o", str(signed)])
+    assert code == 0, result.output
+    code, result = invoke(["policy", "show", str(signed), "--json"])
+    assert code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["source_format"] == "signed"
+    assert doc["signature"]["verified"] is True
+    assert doc["signature"]["signed_data_version"] == 1
+    assert doc["update_policy_signers"]

@@ -46,8 +46,8 @@ def _name(cn: str) -> x509.Name:
     )
 
 
-@pytest.fixture(scope="module")
-def identity() -> SigningIdentity:
+def _make_identity_pems() -> tuple[bytes, bytes, bytes]:
+    """(leaf cert PEM, leaf key PEM, CA cert PEM): RSA 2048, PrintableString names."""
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     end = dt.datetime(2046, 1, 1, tzinfo=dt.UTC)
     ca_key = rsa.generate_private_key(65537, 2048)
@@ -75,11 +75,26 @@ def identity() -> SigningIdentity:
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    return identity_from_pem(
+    return (
         leaf.public_bytes(pem),
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        chain_pem=ca.public_bytes(pem),
+        ca.public_bytes(pem),
     )
+
+
+def make_identity_files(folder: Path) -> tuple[Path, Path, Path]:
+    """Write a fresh identity: leaf.pem, leaf.key.pem and chain.pem (leaf + CA)."""
+    cert, key, ca = _make_identity_pems()
+    paths = (folder / "leaf.pem", folder / "leaf.key.pem", folder / "chain.pem")
+    for path, data in zip(paths, (cert, key, cert + ca), strict=True):
+        path.write_bytes(data)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def identity() -> SigningIdentity:
+    cert, key, ca = _make_identity_pems()
+    return identity_from_pem(cert, key, chain_pem=ca)
 
 
 def _signable(identity: SigningIdentity) -> SiPolicy:
