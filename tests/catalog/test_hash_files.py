@@ -155,3 +155,14 @@ def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
     assert set(results) == {"f.txt", "link.txt", "dangling.txt"}
     assert isinstance(results["link.txt"], FileDigests)
     assert isinstance(results["dangling.txt"], FileFailure)
+
+
+def test_flat_can_be_skipped_for_conformant_pes_only(tmp_path: Path) -> None:
+    pe = tmp_path / "a.exe"
+    pe.write_bytes(bytes(SyntheticPe().build()))
+    script = tmp_path / "a.ps1"
+    script.write_text("Get-Date\n")
+    no_flat = HashOptions(flat=False)
+    assert hash_file(pe, no_flat).flat_sha256 is None
+    assert hash_file(pe, no_flat).authenticode_sha256 is not None
+    assert hash_file(script, no_flat).flat_sha256 == hashlib.sha256(b"Get-Date\n").digest()
