@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from fixtures.pki import PFX_PASSWORD, PKI_DIR
 from inspector.cli import main
 from tests.catalog.signing_support import pki
+from tests.tsa_server import GEN_TIME, TsaConfig, running_tsa
 
 THIRD_PARTY_CA_2012_TBS = "CEC1AFD0E310C55C1DCC601AB8E172917706AA32FB5EAF826813547FDF02DD46"
 
@@ -210,8 +211,30 @@ def test_truncated_and_non_catalog_inputs(work: Path, capsys: pytest.CaptureFixt
     code, _, err = run(["verify", str(work / "unsigned.mof")], capsys)
     assert code == 3
     assert "unsigned.mof" in err
+    code, _, err = run(["verify", str(cut)], capsys)
+    assert code == 3
+    assert "cut.cat" in err
     code, _, err = run(["verify", str(work / "app.cat")], capsys)
     assert code == 1  # a catalog, but unsigned
+
+
+def test_sign_with_timestamp_url(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tsa = pki().tsa
+    config = TsaConfig(tsa.cert, tsa.key, chain=tsa.chain[:1])  # type: ignore[arg-type]
+    with running_tsa(config) as url:
+        code, _, err = run(
+            ["sign", str(work / "app.cat"), *_leaf_args(), "--timestamp-url", url], capsys
+        )
+    assert code == 0, err
+    assert len(config.requests) == 1
+    code, out, err = run(
+        ["verify", str(work / "app.cat"), "--roots", str(PKI_DIR / "root-ca.pem"), "--json"],
+        capsys,
+    )
+    assert code == 0, out + err
+    signature = json.loads(out)["signature"]
+    assert signature["time_source"] == "timestamp"
+    assert signature["timestamp"] == GEN_TIME.isoformat()
 
 
 @pytest.mark.oracle
