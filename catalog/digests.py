@@ -79,6 +79,7 @@ class DigestSession:
         page_hashes: bool = True,
         keep_certificate_table: bool = True,
         certificate_table_limit: int = 16 << 20,
+        flat: bool = True,
     ) -> None:
         self._size = file_size
         self._algorithms = tuple(sorted(algorithms, key=lambda a: a.value))
@@ -86,8 +87,8 @@ class DigestSession:
         self._position = 0
         new = [_CONSTRUCTORS[alg] for alg in self._algorithms]
 
-        self._flat = [make() for make in new]
-        static: list[_Feed] = [_Feed(0, file_size, [h.update for h in self._flat])]
+        self._flat = [make() for make in new] if flat else []
+        static: list[_Feed] = [_Feed(0, file_size, [h.update for h in self._flat])] if flat else []
 
         self._image: list[hashlib._Hash] = []
         self._header_page: list[hashlib._Hash] = []
@@ -160,7 +161,7 @@ class DigestSession:
                 self._finish_page(feed)
         self._active = []
         algs = self._algorithms
-        flat = {alg: h.digest() for alg, h in zip(algs, self._flat, strict=True)}
+        flat = {alg: h.digest() for alg, h in zip(algs, self._flat, strict=False)}
         authenticode: dict[HashAlgorithm, bytes] = {}
         tables: dict[HashAlgorithm, PageHashTable] = {}
         layout = self._layout

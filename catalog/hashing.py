@@ -62,6 +62,9 @@ class HashOptions:
     """Read version-resource strings with pefile (slower; not needed for catalogs)."""
     signature: bool = True
     """Decode the digest embedded in a signed PE's own signature."""
+    flat: bool = True
+    """Flat hashes of conformant PEs too. Files hashed flat (non-PE, non-conformant) always get
+    them: they are those files' catalog and WDAC digests."""
 
 
 class HashProgress(Protocol):
@@ -97,6 +100,7 @@ def _session(size: int, c: _Classified, options: HashOptions) -> DigestSession:
         c.layout,
         page_hashes=options.page_hashes,
         keep_certificate_table=options.signature,
+        flat=options.flat or c.layout is None,
     )
 
 
