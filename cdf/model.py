@@ -56,8 +56,8 @@ _GUID_RE = re.compile(
     r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}\Z"
 )
 _OID_RE = re.compile(r"(?:0|1|2)(?:\.(?:0|[1-9][0-9]*))+\Z")
-_SUFFIX_RE = re.compile(r"(?i)(?:ATTR[0-9]+|ALTSIPID)\Z")
-_LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_SUFFIX_RE = re.compile(r"(?:ATTR[0-9]+|ALTSIPID)\Z", re.ASCII | re.IGNORECASE)
+_UNWRITABLE_RE = re.compile("[\r\n\x00\ud800-\udfff]")
 _BLANK = " \t"
 
 
@@ -95,7 +95,14 @@ def is_oid(text: str) -> bool:
 
 
 def has_line_break(text: str) -> bool:
-    return any(c in _LINE_BREAKS for c in text)
+    """True if ``text`` cannot sit inside one .cdf line: CR, LF, NUL or a lone surrogate."""
+    return _UNWRITABLE_RE.search(text) is not None
+
+
+def is_hash_prefix(text: str) -> bool:
+    """True if ``text`` starts with ``<HASH>`` in any (ASCII) case: ``<hash>``, ``<Hash>``."""
+    head = text[: len(HASH_PREFIX)]
+    return head.isascii() and head.upper() == HASH_PREFIX
 
 
 def hash_algorithm_problem(catalog_version: int | None, hash_algorithms: tuple[str, ...]) -> str:
@@ -282,6 +289,14 @@ class CdfMember:
         """The key as rendered: ``<HASH>`` + tag, or the bare tag."""
         return HASH_PREFIX + self.tag if self.hashed else self.tag
 
+    def line_tags(self) -> tuple[str, ...]:
+        """The tags of this member's lines as rendered: its own, ALTSIPID, then each ATTRn."""
+        tags = [self.tag]
+        if self.alt_sip_id is not None:
+            tags.append(f"{self.tag}ALTSIPID")
+        tags.extend(f"{self.tag}ATTR{a.number}" for a in self.attributes)
+        return tuple(tags)
+
     def problems(self) -> tuple[str, ...]:
         where = f"member {self.key!r}"
         found: list[str] = []
@@ -311,7 +326,7 @@ def tag_problems(tag: str, *, hashed: bool) -> tuple[str, ...]:
     if not hashed:
         if tag[0] in "#;[":
             found.append(f"tag {tag!r} starts with {tag[0]!r} and would read as a comment/section")
-        if fold(tag).startswith(fold(HASH_PREFIX)):
+        if is_hash_prefix(tag):
             found.append(f"tag {tag!r} starts with <HASH> but the member is not hashed")
     return tuple(found)
 
@@ -391,8 +406,13 @@ class CatalogDefinition:
                     "give each file its own tag"
                 )
             seen[key] = member.tag
+        # every key the text will hold, so that no member line reads as another's ATTR line
+        keys = dict(seen)
         for member in self.members:
-            owner = ambiguous_owner(member.tag, seen)
+            for tag in member.line_tags()[1:]:
+                keys.setdefault(fold(tag), member.tag)
+        for member in self.members:
+            owner = ambiguous_owner(member.tag, keys)
             if owner is not None:
                 found.append(
                     f"member tag {member.tag!r} reads as an ATTR/ALTSIPID line of member "
@@ -407,12 +427,12 @@ class CatalogDefinition:
             raise CdfInputError("invalid catalog definition: " + "; ".join(found))
 
 
-def ambiguous_owner(tag: str, folded_tags: dict[str, str] | set[str]) -> str | None:
+def ambiguous_owner(tag: str, folded_tags: dict[str, str]) -> str | None:
     """The tag ``tag`` would be read as an ATTRn/ALTSIPID line of, if any.
 
     ``{tag}ATTR1=`` and ``{tag}ALTSIPID=`` share the key space with member tags, so a member
     tagged ``xATTR1`` next to a member tagged ``x`` is ambiguous. ``folded_tags`` holds the
-    ``fold()`` of every tag (a dict maps it back to the tag as written).
+    ``fold()`` of every key's tag, mapped to the owning member's tag as written.
     """
     match = _SUFFIX_RE.search(tag)
     if match is None or match.start() == 0:
@@ -420,7 +440,7 @@ def ambiguous_owner(tag: str, folded_tags: dict[str, str] | set[str]) -> str | N
     stem = tag[: match.start()]
     if fold(stem) not in folded_tags:
         return None
-    return folded_tags[fold(stem)] if isinstance(folded_tags, dict) else stem
+    return folded_tags[fold(stem)]
 
 
 @dataclass(frozen=True, slots=True)
