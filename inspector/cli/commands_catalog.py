@@ -86,10 +86,14 @@ def makecat_command(
 ) -> None:
     """Build the catalog a .cdf describes, as MakeCat does.
 
-    Member paths are relative to the .cdf's folder; the catalog goes to ResultDir/Name (ResultDir
-    relative to the .cdf's folder). By default every member that cannot be hashed is listed with
-    its .cdf line and nothing is written; -r stops at the first one; -n writes the catalog
-    without them. Output is deterministic unless --random-id is given.
+    Member paths and ResultDir are relative to the .cdf's folder.
+
+    By default every member that cannot be hashed is listed with its .cdf
+    line and nothing is written; -r stops at the first one; -n writes the
+    catalog without them (exit code 3 either way).
+
+    CAB files are catalogued as flat members. Output is deterministic
+    unless --random-id is given.
     """
     if fail_fast and keep_going:
         raise typer.BadParameter("-r and -n contradict each other: pick one", param_hint="-r/-n")
@@ -146,10 +150,10 @@ def build_command(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),
 ) -> None:
-    """Catalog files and folders: hash them the Windows way and write a catalog (and .cdf).
+    """Catalog files and folders: hash them and write a catalog (and .cdf).
 
-    Non-conformant PEs become flat members (each is listed). CAB files are catalogued as flat
-    members (the CAB SIP is not implemented).
+    Non-conformant PEs become flat members (each is listed). CAB files are
+    catalogued as flat members (the CAB SIP is not implemented).
     """
     if sha1 and sha256:
         raise typer.BadParameter("--sha1 and --sha256 contradict each other", param_hint="--sha1")
@@ -222,8 +226,10 @@ def show_command(
     catalog: Path = typer.Argument(..., help="The catalog (.cat) to list."),  # noqa: B008
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
-    """List a catalog: members (identifier, file, type, digest, page hashes), attributes,
-    signers. Reads MakeCat's, Microsoft's and our catalogs, v1 and v2, signed or not."""
+    """List a catalog's members, attributes and signers.
+
+    Reads MakeCat's, Microsoft's and our catalogs, v1 and v2, signed or not.
+    """
     view = read_catalog(catalog)
     if as_json:
         typer.echo(json.dumps(view_to_dict(view), indent=2))
