@@ -6,7 +6,9 @@ and from `openssl asn1parse` of the oracle catalogs - never from the reader itse
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import random
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,3 +164,22 @@ def test_pkcs7_that_is_not_a_ctl_is_refused() -> None:
     der = b"\x30" + bytes([len(content)]) + content
     with pytest.raises(CatalogInputError, match=r"szOID_CTL"):
         parse_catalog(der, "x.p7")
+
+
+@pytest.mark.oracle
+def test_damaged_catalogs_never_crash_the_reader(oracle_dir: Path) -> None:
+    """Random byte flips and cuts give a parsed catalog or a CatalogInputError, nothing else."""
+    rng = random.Random(1234)
+    sources = [
+        (oracle_dir / "microsoft" / "oem89.cat").read_bytes(),
+        (oracle_dir / "makecat" / "unsigned.cat").read_bytes(),
+        (oracle_dir / "microsoft" / MS_V2).read_bytes(),
+    ]
+    for _ in range(800):
+        data = bytearray(rng.choice(sources))
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            del data[rng.randrange(len(data)) :]
+        with contextlib.suppress(CatalogInputError):
+            parse_catalog(bytes(data), "fuzz.cat")
