@@ -71,18 +71,22 @@ _SUFFIX_RE = re.compile(r"(?:ATTR[0-9]+|ALTSIPID)\Z", re.ASCII | re.IGNORECASE)
 
 
 def derive_tags(paths: Sequence[str]) -> tuple[str, ...]:
-    """One safe, unique tag per path, in the order given (see the module docstring's rule)."""
-    taken: set[str] = set()  # folded tags already assigned
+    """One safe, unique tag per path, in the order given (see the module docstring's rule).
+
+    Each tag also reserves the keys of the lines the builder may add for it (``{tag}ATTR1``,
+    ``{tag}ALTSIPID``), so no other tag can collide with them or read as their ATTR line.
+    """
+    keys: set[str] = set()  # folded tags assigned, plus the line keys they reserve
     stems: set[str] = set()  # folded stems of assigned tags that end in ATTRn/ALTSIPID
     out: list[str] = [""] * len(paths)
     # paths without '=' choose first, so that they keep themselves as tag
     for index in sorted(range(len(paths)), key=lambda i: ("=" in paths[i], i)):
         base = paths[index].replace("=", "_")
         candidate, counter = base, 1
-        while _conflicts(candidate, taken, stems):
+        while _conflicts(candidate, keys, stems):
             counter += 1
             candidate = f"{base}~{counter}"
-        taken.add(fold(candidate))
+        keys.update(fold(k) for k in (candidate, candidate + "ATTR1", candidate + "ALTSIPID"))
         match = _SUFFIX_RE.search(candidate)
         if match is not None and match.start() > 0:
             stems.add(fold(candidate[: match.start()]))
@@ -90,12 +94,13 @@ def derive_tags(paths: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _conflicts(tag: str, taken: set[str], stems: set[str]) -> bool:
-    folded = fold(tag)
-    if folded in taken or folded in stems:
-        return True
+def _conflicts(tag: str, keys: set[str], stems: set[str]) -> bool:
+    for key in (tag, tag + "ATTR1", tag + "ALTSIPID"):
+        folded = fold(key)
+        if folded in keys or folded in stems:
+            return True
     match = _SUFFIX_RE.search(tag)
-    return match is not None and match.start() > 0 and fold(tag[: match.start()]) in taken
+    return match is not None and match.start() > 0 and fold(tag[: match.start()]) in keys
 
 
 def build_package_definition(
@@ -146,7 +151,9 @@ def build_package_definition(
     for path, tag in zip(ordered, derive_tags(ordered), strict=True):
         extra: tuple[CdfAttribute, ...] = ()
         if file_attributes:
-            extra = (CdfAttribute(1, FILE_ATTRIBUTE_FLAGS, "File", windows_basename(path)),)
+            # Win32 drops trailing blanks of names; a .cdf line could not keep them either
+            base = windows_basename(path).rstrip(" \t")
+            extra = (CdfAttribute(1, FILE_ATTRIBUTE_FLAGS, "File", base),)
         members.append(
             CdfMember(tag=tag, path=path, hashed=True, alt_sip_id=sips.get(path), attributes=extra)
         )
