@@ -435,6 +435,8 @@ def _algorithms(state: _State, line: _Line) -> tuple[str, ...]:
 
 
 def _warn_gaps(state: _State, numbered: list[tuple[int, int]], label: str) -> None:
+    if len(numbered) < 2 and (not numbered or numbered[0][0] == 1):
+        return  # the common cases: no attribute, or ATTR1 alone
     numbers = sorted(n for n, _ in numbered)
     if numbers and numbers != list(range(1, len(numbers) + 1)):
         line = min(line for _, line in numbered)
