@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdf.errors import CdfInputError
 
@@ -281,6 +281,8 @@ class CdfMember:
     hashed: bool = True
     alt_sip_id: str | None = None
     attributes: tuple[CdfAttribute, ...] = ()
+    line: int | None = field(default=None, compare=False, repr=False)
+    """1-based line of ``{tag}={path}`` when parsed (for messages); not part of equality."""
 
     @property
     def key(self) -> str:

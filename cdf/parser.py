@@ -54,7 +54,7 @@ from cdf.model import (
     parse_int,
 )
 
-__all__ = ["parse", "parse_attribute_text", "parse_text"]
+__all__ = ["decode", "parse", "parse_attribute_text", "parse_text"]
 
 _BLANK = " \t"
 _LINE_RE = re.compile(r"\r\n|\r|\n")
@@ -621,6 +621,7 @@ def _parse_files(state: _State, lines: list[_Line]) -> tuple[CdfMember, ...]:
                 hashed=entry.hashed,
                 alt_sip_id=alt_sip.get(index),
                 attributes=tuple(a for a, _ in own),
+                line=entry.line.number,
             )
         )
     return tuple(members)
