@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdf.errors import CdfInputError
 
@@ -57,6 +57,8 @@ _GUID_RE = re.compile(
 )
 _OID_RE = re.compile(r"(?:0|1|2)(?:\.(?:0|[1-9][0-9]*))+\Z")
 _SUFFIX_RE = re.compile(r"(?:ATTR[0-9]+|ALTSIPID)\Z", re.ASCII | re.IGNORECASE)
+_HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
+_DEC_RE = re.compile(r"[0-9]+", re.ASCII)
 _UNWRITABLE_RE = re.compile("[\r\n\x00\ud800-\udfff]")
 _BLANK = " \t"
 
@@ -73,15 +75,11 @@ def fold(text: str) -> str:
 def parse_int(text: str) -> int:
     """A CDF number: ``0x`` hexadecimal or decimal, surrounding blanks ignored; ``ValueError``."""
     t = text.strip(_BLANK)
-    if t[:2] in ("0x", "0X"):
-        digits, base = t[2:], 16
-        if not digits or any(c not in "0123456789abcdefABCDEF" for c in digits):
-            raise ValueError(f"{text!r} is not a hexadecimal number")
-    else:
-        digits, base = t, 10
-        if not digits or any(c not in "0123456789" for c in digits):
-            raise ValueError(f"{text!r} is not a number")
-    return int(digits, base)
+    if _HEX_RE.fullmatch(t):
+        return int(t[2:], 16)
+    if _DEC_RE.fullmatch(t):
+        return int(t, 10)
+    raise ValueError(f"{text!r} is not a decimal or 0x hexadecimal number")
 
 
 def is_guid(text: str) -> bool:
@@ -283,6 +281,8 @@ class CdfMember:
     hashed: bool = True
     alt_sip_id: str | None = None
     attributes: tuple[CdfAttribute, ...] = ()
+    line: int | None = field(default=None, compare=False, repr=False)
+    """1-based line of ``{tag}={path}`` when parsed (for messages); not part of equality."""
 
     @property
     def key(self) -> str:

@@ -54,7 +54,7 @@ from cdf.model import (
     parse_int,
 )
 
-__all__ = ["parse", "parse_attribute_text", "parse_text"]
+__all__ = ["decode", "parse", "parse_attribute_text", "parse_text"]
 
 _BLANK = " \t"
 _LINE_RE = re.compile(r"\r\n|\r|\n")
@@ -435,6 +435,8 @@ def _algorithms(state: _State, line: _Line) -> tuple[str, ...]:
 
 
 def _warn_gaps(state: _State, numbered: list[tuple[int, int]], label: str) -> None:
+    if len(numbered) < 2 and (not numbered or numbered[0][0] == 1):
+        return  # the common cases: no attribute, or ATTR1 alone
     numbers = sorted(n for n, _ in numbered)
     if numbers and numbers != list(range(1, len(numbers) + 1)):
         line = min(line for _, line in numbered)
@@ -619,6 +621,7 @@ def _parse_files(state: _State, lines: list[_Line]) -> tuple[CdfMember, ...]:
                 hashed=entry.hashed,
                 alt_sip_id=alt_sip.get(index),
                 attributes=tuple(a for a, _ in own),
+                line=entry.line.number,
             )
         )
     return tuple(members)

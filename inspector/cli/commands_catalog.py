@@ -78,6 +78,9 @@ def makecat_command(
         False, "--random-id", help="MakeCat's random list identifier and current time."
     ),
     list_id: str | None = typer.Option(None, "--list-id", help="Fixed list identifier (hex)."),
+    drive: list[str] = typer.Option(  # noqa: B008
+        [], "--drive", help="Map a Windows drive or share to a folder: C=/mnt/image (repeatable)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
     workers: int = typer.Option(0, "--workers", "-j", help="Threads; 0 means one per core."),
     progress: bool | None = typer.Option(
@@ -106,10 +109,23 @@ def makecat_command(
             list_identifier=_list_id(list_id),
             fail_fast=fail_fast,
             keep_going=keep_going,
+            drive_map=_drives(drive),
             workers=workers or None,
             progress=bar,
         )
     _finish(run, as_json=as_json, verbose=verbose)
+
+
+def _drives(items: list[str]) -> dict[str, str] | None:
+    mapping: dict[str, str] = {}
+    for item in items:
+        key, sep, folder = item.partition("=")
+        if not sep or not key or not folder:
+            raise typer.BadParameter(
+                f"{item!r}: write DRIVE=FOLDER, e.g. C=/mnt/image", param_hint="--drive"
+            )
+        mapping[key] = folder
+    return mapping or None
 
 
 def build_command(

@@ -47,7 +47,7 @@ from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
 from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember, fold
 from cdf.parser import decode, parse
-from cdf.paths import resolve_member_path
+from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
 
 SCHEMA_VERSION = 1
@@ -422,6 +422,35 @@ def build_definition(
     )
 
 
+def _target(
+    definition: CatalogDefinition,
+    cdf_path: Path,
+    base_dir: Path,
+    drive_map: Mapping[str, str] | None,
+    warnings: list[str],
+) -> Path:
+    """ResultDir/Name, both relative to the .cdf's folder (where OSS-SAMPLE ran MakeCat).
+
+    WinAppCli writes ``Name`` as a full Windows path; when its drive has no host folder in
+    ``drive_map``, the file name is kept and put in ResultDir (or beside the .cdf), with a warning.
+    """
+    folder = base_dir
+    if definition.result_dir:
+        try:
+            folder = Path(str(resolve_member_path(definition.result_dir, base_dir, drive_map)))
+        except CdfInputError as exc:
+            raise CatalogInputError(f"{cdf_path}: ResultDir: {exc.message}") from None
+    name = definition.name or f"{cdf_path.stem}.cat"
+    if "\\" not in name and "/" not in name:
+        return folder / name
+    try:
+        return Path(str(resolve_member_path(name, folder, drive_map)))
+    except CdfInputError as exc:
+        fallback = folder / windows_basename(name)
+        warnings.append(f"{cdf_path}: Name={name}: {exc.message}; writing {fallback} instead")
+        return fallback
+
+
 def makecat(
     cdf_path: Path,
     *,
@@ -447,12 +476,9 @@ def makecat(
     text, _ = decode(data, source)
     definition = parsed.definition
     base_dir = cdf_path.resolve().parent
+    warnings = [f"{source}: {w}" for w in parsed.warnings]
     if output is None:
-        name = definition.name or f"{cdf_path.stem}.cat"
-        folder = base_dir
-        if definition.result_dir:
-            folder = Path(str(resolve_member_path(definition.result_dir, base_dir, drive_map)))
-        output = folder / name
+        output = _target(definition, cdf_path, base_dir, drive_map, warnings)
     return build_definition(
         definition,
         base_dir=base_dir,
@@ -466,7 +492,7 @@ def makecat(
         drive_map=drive_map,
         workers=workers,
         progress=progress,
-        warnings=tuple(f"{source}: {w}" for w in parsed.warnings),
+        warnings=tuple(warnings),
     )
 
 

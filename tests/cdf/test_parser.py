@@ -183,6 +183,7 @@ def test_members_every_form() -> None:
     )
     assert members[4].path == "C:\\Ünïcödé\\日本語.dll"
     assert members[4].attributes[0].stored_value() == "日本語.dll\0".encode("utf-16-le")
+    assert [m.line for m in members] == [4, 5, 7, 11, 13, 15, 16]
     assert members[5].path == "no number, so a member"
     assert members[6].path == "no member b, so a member"
     # warnings: plaintag has no <HASH>; Mixed's ATTR numbers are fine (1, 2, 3 in any order)

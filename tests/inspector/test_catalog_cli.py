@@ -244,3 +244,49 @@ def test_osslsigncode_verifies_members_of_our_signed_catalog(
     data[0x700] ^= 0x01  # a byte of .text
     tampered.write_bytes(bytes(data))
     assert verify(tampered).returncode != 0
+
+
+def test_winappcli_style_cdf_with_drive_map_and_altsipid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Full Windows paths (what WinAppCli writes, formats.md 5.2) mapped with --drive; ALTSIPID."""
+    image = tmp_path / "image"
+    (image / "App").mkdir(parents=True)
+    shutil.copy(FIXTURES / "pe" / "hello64.exe", image / "App" / "app.exe")
+    shutil.copy(FIXTURES / "pe" / "hello32.exe", image / "App" / "tool.exe")
+    cdf = tmp_path / "app.cdf"
+    cdf.write_text(
+        "[CatalogHeader]\r\nName=C:\\Out\\app.cat\r\nPublicVersion=1\r\nCatalogVersion=2\r\n"
+        "HashAlgorithms=SHA256\r\nPageHashes=true\r\nCATATTR1=0x10010001:OSAttr:2:6.2\r\n\r\n"
+        "[CatalogFiles]\r\n<HASH>C:\\App\\app.exe=C:\\App\\app.exe\r\n"
+        "<HASH>C:\\App\\tool.exe=C:\\App\\tool.exe\r\n"
+        "<HASH>C:\\App\\tool.exeALTSIPID={DE351A42-8E59-11d0-8C47-00C04FC295EE}\r\n",
+        newline="",
+    )
+    code, out, err = run_main(["makecat", str(cdf), "--drive", f"C={image}", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["output"] == str(image / "Out" / "app.cat")
+    kinds = {Path(m["path"]).name: (m["kind"], m["page_hashes"]) for m in doc["members"]}
+    assert kinds == {"app.exe": ("pe", True), "tool.exe": ("flat", False)}
+    flat = subprocess.run(
+        ["sha256sum", str(image / "App" / "tool.exe")], capture_output=True, check=True
+    ).stdout.split()[0]
+    assert flat.decode().upper() in {m["identifier"] for m in doc["members"]}
+    # without the drive map: members cannot be found, and the error says how to map them
+    code, _, err = run_main(["makecat", str(cdf)], capsys)
+    assert code == 3
+    assert "line 10: C:\\App\\app.exe:" in err
+    assert "map it" in err
+
+
+def test_members_without_hash_prefix_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(FIXTURES / "pe" / "hello64.exe", tmp_path / "a.exe")
+    cdf = tmp_path / "x.cdf"
+    cdf.write_text("[CatalogHeader]\nName=x.cat\n[CatalogFiles]\nAppTag=a.exe\n")
+    code, _, err = run_main(["makecat", str(cdf)], capsys)
+    assert code == 3
+    assert "line 4: AppTag: members without <HASH>" in err
+    assert not (tmp_path / "x.cat").exists()
