@@ -197,9 +197,11 @@ def parse_signed_data(data: bytes, source: str) -> SignedDataParts:
 
 def _parse(data: bytes) -> SignedDataParts:
     n = len(data)
+    if n == 0:
+        raise CatalogInputError("the file is empty")
+    if data[0] != 0x30:
+        raise CatalogInputError(f"the first byte is 0x{data[0]:02X}, not a DER SEQUENCE (0x30)")
     outer = read_tlv(data, 0, n, "ContentInfo")
-    if outer.tag != 0x30:
-        raise CatalogInputError("the first byte is not a DER SEQUENCE")
     # Tools pad signatures to 8 bytes; tolerate trailing zeros, nothing else.
     if data[outer.end :].strip(b"\0"):
         raise CatalogInputError(f"{n - outer.end} unexpected bytes after the ContentInfo")

@@ -19,12 +19,12 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from asn1crypto import algos, core, tsp
+from asn1crypto import algos, tsp
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from catalog.errors import CatalogEnvironmentError, CatalogVerificationError
-from catalog.pkcs7 import check_signer_info, parse_signed_data
+from catalog.errors import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
+from catalog.pkcs7 import check_signer_info, parse_signed_data, read_children, read_tlv
 
 OID_TST_INFO = "1.2.840.113549.1.9.16.1.4"
 
@@ -157,12 +157,19 @@ def verify_token(
 
 def parse_response(response: bytes, data: bytes, nonce: int, source: str) -> TimestampInfo:
     """Check a TimeStampResp for ``data`` and ``nonce``; return the verified token's facts."""
+    # Parsed by hand at the top level: asn1crypto's TimeStampResp insists on a token, which a
+    # rejection (status only) does not carry.
     try:
-        reply = tsp.TimeStampResp.load(response)
-        status = reply["status"]["status"].native
-        status_text = reply["status"]["status_string"].native
-        token_field = reply["time_stamp_token"]
-    except (ValueError, TypeError, KeyError) as exc:
+        outer = read_tlv(response, 0, len(response), "TimeStampResp")
+        if outer.tag != 0x30:
+            raise CatalogInputError("not a SEQUENCE")
+        kids = read_children(response, outer, "TimeStampResp")
+        if not kids:
+            raise CatalogInputError("empty")
+        status_info = tsp.PKIStatusInfo.load(response[kids[0].start : kids[0].end])
+        status = status_info["status"].native
+        status_text = status_info["status_string"].native
+    except (CatalogInputError, ValueError, TypeError, KeyError) as exc:
         raise CatalogVerificationError(
             f"{source}: the reply is not an RFC 3161 TimeStampResp ({exc}); check the URL "
             "points at a timestamp server"
@@ -170,9 +177,10 @@ def parse_response(response: bytes, data: bytes, nonce: int, source: str) -> Tim
     if status not in ("granted", "granted_with_mods"):
         detail = f": {'; '.join(status_text)}" if status_text else ""
         raise CatalogVerificationError(f"{source}: timestamp request refused ({status}{detail})")
-    if isinstance(token_field, core.Void):
+    if len(kids) < 2:
         raise CatalogVerificationError(f"{source}: timestamp reply granted but carries no token")
-    return verify_token(token_field.dump(), data, source, nonce=nonce)
+    token = response[kids[1].start : kids[1].end]
+    return verify_token(token, data, source, nonce=nonce)
 
 
 @dataclass(frozen=True, slots=True)

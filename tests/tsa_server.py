@@ -118,10 +118,10 @@ def make_response(config: TsaConfig, body: bytes) -> bytes:
     if config.mode == "garbage":
         return b"this is not DER"
     if config.mode == "reject":
-        resp = tsp.TimeStampResp(
-            {"status": {"status": "rejection", "status_string": ["policy says no"]}}
-        )
-        return bytes(resp.dump())
+        # asn1crypto insists on a token, so the rejection (status only) is wrapped by hand.
+        status = tsp.PKIStatusInfo({"status": "rejection", "status_string": ["policy says no"]})
+        body_der: bytes = status.dump()
+        return b"\x30" + bytes((len(body_der),)) + body_der
     request = tsp.TimeStampReq.load(body)
     token = cms.ContentInfo.load(make_token(config, request))
     resp = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})

@@ -17,8 +17,17 @@ from typing import Any
 
 from catalog.errors import CatalogEnvironmentError, CatalogError, CatalogInputError
 from catalog.hashing import HashOptions, HashProgress, hash_paths
-from catalog.pkcs7 import OID_CTL, SignOptions, resign
-from catalog.reader import ParsedCatalog, parse_catalog
+from catalog.pkcs7 import (
+    OID_CTL,
+    SignedDataParts,
+    SignOptions,
+    der_oid,
+    parse_signed_data,
+    read_children,
+    read_tlv,
+    resign,
+)
+from catalog.reader import parse_catalog
 from catalog.signer import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
 from catalog.tbs import TbsHash, certificates_in, tbs_hash_of
 from catalog.timestamp import Rfc3161Timestamper, Transport, http_transport
@@ -30,6 +39,7 @@ from catalog.verify import (
 )
 
 SCHEMA_VERSION = 1
+OID_CATALOG_LIST_DER = der_oid("1.3.6.1.4.1.311.12.1.1")
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -134,10 +144,13 @@ def sign_catalog_bytes(
     now: dt.datetime | None = None,
     timestamp_url: str | None = None,
     transport: Transport = http_transport,
-) -> tuple[bytes, ParsedCatalog]:
-    """Pre-flight the identity, check ``data`` is a catalog, and (re-)sign it. Pure but clock."""
+) -> tuple[bytes, int]:
+    """Pre-flight the identity, check ``data`` is a catalog, and (re-)sign it.
+
+    Returns the signed bytes and the number of trusted subjects.
+    """
     preflight(identity, now or dt.datetime.now(dt.UTC))
-    parsed = parse_catalog(data, source)
+    subjects = ctl_subject_count(parse_signed_data(data, source), source)
     stamper = None if timestamp_url is None else Rfc3161Timestamper(timestamp_url, transport)
     signed = resign(
         data,
@@ -149,7 +162,41 @@ def sign_catalog_bytes(
         stamper,
         expected_content_type=OID_CTL,
     )
-    return signed, parsed
+    return signed, subjects
+
+
+def ctl_subject_count(parts: SignedDataParts, source: str) -> int:
+    """Check the content is a catalog CTL (formats.md 4.2) and count its trusted subjects.
+
+    A shape check, not a full parse: the full reader costs seconds on a 10,000-file catalog and
+    signing keeps the content bytes untouched anyway.
+    """
+    if parts.content_type != OID_CTL:
+        raise CatalogInputError(
+            f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
+        )
+    ctl = parts.content
+    outer = read_tlv(ctl, 0, len(ctl), "CertificateTrustList")
+    kids = read_children(ctl, outer, "CertificateTrustList")
+    if outer.tag != 0x30 or not kids:
+        raise CatalogInputError(f"{source}: the catalog content is not a CTL SEQUENCE")
+    pos = 1 if kids[0].tag == 0x02 else 0  # version INTEGER DEFAULT 0
+    usage = kids[pos] if pos < len(kids) else None
+    if (
+        usage is None
+        or usage.tag != 0x30
+        or OID_CATALOG_LIST_DER not in ctl[usage.start : usage.end]
+    ):
+        raise CatalogInputError(
+            f"{source}: the CTL's subjectUsage is not szOID_CATALOG_LIST; not a Windows catalog"
+        )
+    times = [i for i, k in enumerate(kids) if k.tag in (0x17, 0x18)]
+    if not times:
+        raise CatalogInputError(f"{source}: the CTL has no thisUpdate time")
+    after = times[-1] + 1  # subjectAlgorithm follows thisUpdate (and nextUpdate)
+    if after + 1 < len(kids) and kids[after + 1].tag == 0x30:
+        return len(read_children(ctl, kids[after + 1], "trustedSubjects"))
+    return 0
 
 
 def sign_catalog(
@@ -164,7 +211,7 @@ def sign_catalog(
 ) -> SignResult:
     """Sign ``catalog`` (MakeCat's or ours, signed or not) into ``output`` (default: in place)."""
     data = _read(catalog, "catalog")
-    signed, parsed = sign_catalog_bytes(
+    signed, subjects = sign_catalog_bytes(
         data,
         str(catalog),
         identity,
@@ -183,7 +230,7 @@ def sign_catalog(
         signer=identity.certificate.subject.rfc4514_string(),
         issuer=identity.certificate.issuer.rfc4514_string(),
         certificates=1 + len(identity.chain),
-        members=len(parsed.members),
+        members=subjects,
         timestamped=timestamp_url is not None,
     )
 
