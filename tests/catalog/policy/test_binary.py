@@ -18,6 +18,7 @@ from catalog.policy.errors import PolicyInputError, PolicyValidationError
 from catalog.policy.model import FileRuleKind
 from catalog.policy.xml import read_policy_xml
 from tests.catalog.policy.oracle import BINARIES_WITHOUT_XML, PAIRS, Pair
+from tests.conftest import POLICY_ORACLE
 
 
 def _first_difference(got: bytes, want: bytes) -> str:
@@ -165,3 +166,35 @@ def test_legacy_sort_swaps_identical_pair() -> None:
 def test_legacy_sort_sorts_large_inputs() -> None:
     values = [(i * 7919) % 1000 for i in range(5000)]
     assert legacy_sort(values, lambda v: v) == sorted(values)
+
+
+EXAMPLES = sorted(
+    str(p.relative_to(POLICY_ORACLE))
+    for p in (POLICY_ORACLE / "examples").rglob("*.xml")
+    if p.name != "FullCoverage.Base.xml"  # ArtifactRules: refused above
+)
+
+
+@pytest.mark.parametrize("rel", EXAMPLES)
+def test_examples_compile_and_decompile_consistently(policy_oracle_dir: Path, rel: str) -> None:
+    # No Microsoft binary exists for these; the check is that the binary keeps what the XML
+    # says (options, roots, rule hashes) and that decompiling then recompiling is lossless.
+    policy = read_policy_xml((policy_oracle_dir / rel).read_bytes())
+    binary = compile_policy(policy)
+    decoded = decompile_policy(binary, rel)
+    assert set(decoded.policy.options) >= set(policy.options) - {
+        "Disabled:Default Windows Certificate Remapping"
+    }
+    assert [s.cert_root.value.upper() for s in decoded.policy.signers or ()] == [
+        s.cert_root.value.upper() for s in policy.signers or ()
+    ]
+    assert sorted((r.hash or "").upper() for r in decoded.policy.file_rules or ()) == sorted(
+        (r.hash or "").upper() for r in policy.file_rules or ()
+    )
+    again = compile_policy(
+        decoded.policy,
+        preserve_rule_order=True,
+        strict=False,
+        extra_option_bits=decoded.unknown_option_bits,
+    )
+    assert again == binary
