@@ -62,6 +62,17 @@ _RULE_ATTRS: tuple[tuple[str, str], ...] = (
     ("Type", "rule_type"),
 )
 _RULE_ATTR_NAMES = frozenset(a for a, _ in _RULE_ATTRS)
+# xs:sequence orders (cipolicy.xsd): Signer, SigningScenario, TestSigners/TestSigningSigners.
+_SIGNER_ORDER = (
+    "CertRoot",
+    "CertEKU",
+    "CertIssuer",
+    "CertPublisher",
+    "CertOemID",
+    "FileAttribRef",
+)
+_SCENARIO_ORDER = ("ProductSigners", "TestSigners", "TestSigningSigners", "AppIDTags")
+_GROUP_ORDER = ("AllowedSigners", "DeniedSigners", "FileRulesRef")
 
 # Root children in schema order; the XSD's xs:all allows any order, the writer uses this one.
 ROOT_ORDER = (
@@ -159,6 +170,21 @@ class _Reader:
         if not value:
             raise self.fail(el, "element is empty")
         return value
+
+    def in_order(self, el: ET.Element, order: tuple[str, ...], what: str) -> None:
+        """Children of an xs:sequence must follow the schema's order (unknown ones are skipped)."""
+        rank = {name: i for i, name in enumerate(order)}
+        last = -1
+        previous = ""
+        for child in el:
+            name = _local(child.tag)
+            if name not in rank:
+                continue
+            if rank[name] < last:
+                raise self.fail(
+                    child, f"in {what}, <{name}> must come before <{previous}> (schema order)"
+                )
+            last, previous = rank[name], name
 
     def refs(self, el: ET.Element, child: str, attr: str) -> tuple[Ref, ...]:
         out = []
@@ -273,6 +299,8 @@ class _Reader:
         issuer = publisher = oem = None
         attrib_refs: list[Ref] = []
         extra_children: list[XmlNode] = []
+        singles: set[str] = set()
+        self.in_order(s, _SIGNER_ORDER, f"signer {known['ID']}")
         for c in s:
             name = _local(c.tag)
             if name == "CertRoot":
@@ -285,6 +313,9 @@ class _Reader:
                 ekus.append(Ref(k["ID"], x))
             elif name in ("CertIssuer", "CertPublisher", "CertOemID"):
                 value = self.strict_attrs(c, ("Value",), ("Value",))["Value"]
+                if name in singles:
+                    raise self.fail(c, f"signer {known['ID']} has two <{name}> elements")
+                singles.add(name)
                 if name == "CertIssuer":
                     issuer = value
                 elif name == "CertPublisher":
@@ -327,6 +358,7 @@ class _Reader:
             groups: dict[str, SignerGroup] = {}
             tags: AppIdTags | None = None
             extra_children: list[XmlNode] = []
+            self.in_order(s, _SCENARIO_ORDER, f"signing scenario {known['ID']}")
             for c in s:
                 name = _local(c.tag)
                 if name in ("ProductSigners", "TestSigners", "TestSigningSigners"):
@@ -364,6 +396,8 @@ class _Reader:
     def group(self, el: ET.Element) -> SignerGroup:
         allowed = denied = None
         refs = None
+        if _local(el.tag) != "ProductSigners":  # ProductSigners is an xs:all, the others not
+            self.in_order(el, _GROUP_ORDER, _local(el.tag))
         for c in el:
             name = _local(c.tag)
             if name == "AllowedSigners":

@@ -97,6 +97,17 @@ MINIMAL = (
         (b'<!DOCTYPE x [<!ENTITY a "b">]>' + MINIMAL % b"", "DOCTYPE"),
         (MINIMAL % b"<FileRules><Permit ID='ID_ALLOW_A'/></FileRules>", "<Permit>"),
         (MINIMAL % b"<Signers><Signer ID='ID_SIGNER_S' Name='x'/></Signers>", "no CertRoot"),
+        (
+            MINIMAL % b"<Signers><Signer ID='ID_SIGNER_S' Name='x'><CertPublisher Value='p'/>"
+            b"<CertRoot Type='TBS' Value='00'/></Signer></Signers>",
+            "must come before <CertPublisher>",
+        ),
+        (
+            MINIMAL
+            % b"<Signers><Signer ID='ID_SIGNER_S' Name='x'><CertRoot Type='TBS' Value='00'/>"
+            b"<CertPublisher Value='p'/><CertPublisher Value='q'/></Signer></Signers>",
+            "two <CertPublisher>",
+        ),
     ],
 )
 def test_malformed_documents_are_refused_with_a_specific_message(
