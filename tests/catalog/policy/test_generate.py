@@ -247,3 +247,28 @@ def test_merge_keeps_existing_ids(policy_oracle_dir: Path, oracle_dir: Path) -> 
             s for s in existing.signing_scenarios or () if s.value == 12
         ).product_signers.allowed
     )
+
+
+def test_unusual_tbs_algorithm_is_refused() -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SHA-224 signer")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+        .sign(key, hashes.SHA224())
+    )
+    chain = load_signer_chain(cert.public_bytes(serialization.Encoding.PEM), "sha224.pem")
+    with pytest.raises(PolicyInputError, match="sha224WithRSAEncryption"):
+        signer_rule(chain, SignerLevel.LEAF_CERTIFICATE, "ID_SIGNER_S_1")
