@@ -338,6 +338,7 @@ def compile_policy(
     strict: bool = True,
     preserve_rule_order: bool = False,
     extra_option_bits: int = 0,
+    source: str = "policy",
 ) -> bytes:
     """The binary policy for ``policy``.
 
@@ -349,7 +350,7 @@ def compile_policy(
     if format_version not in SUPPORTED_FORMATS:
         raise PolicyInputError(f"binary format version {format_version} is not supported (7 or 8)")
     if strict:
-        check_policy(policy)
+        check_policy(policy, source)
     _refuse_unknown(policy)
     try:
         return _compile(policy, format_version, preserve_rule_order, extra_option_bits)

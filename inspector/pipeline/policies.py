@@ -339,7 +339,7 @@ def compile_file(
     path: Path, output: str, *, format_version: int = DEFAULT_FORMAT, strict: bool = True
 ) -> CompileResult:
     policy = _load_xml(path)
-    data = compile_policy(policy, format_version=format_version, strict=strict)
+    data = compile_policy(policy, format_version=format_version, strict=strict, source=str(path))
     target = output_name(output, policy)
     write_atomically(target, data)
     return CompileResult(target, policy.policy_id, len(data), format_version)
