@@ -149,6 +149,12 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
             err("Option", f"unknown rule option {option!r}{hint}")
         elif option in seen_options:
             warn("Option", f"rule option {option!r} is listed twice")
+        elif (
+            p.is_supplemental
+            and not BY_NAME[option].supplemental_allowed
+            and option != "Enabled:Allow Supplemental Policies"
+        ):
+            warn("Option", f"rule option {option!r} has no effect in a supplemental policy")
         seen_options.add(option)
 
     # IDs: unique across the document (the kernel indexes by position, but references are by ID).
