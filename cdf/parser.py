@@ -25,7 +25,8 @@ something else than the author meant:
   or contains NUL.
 Warnings (returned in ``ParseResult.warnings``, never printed):
   unknown header key (ignored); ``;`` comment lines (not documented for MakeCat, use ``#``);
-  member without ``<HASH>`` (its tag, not its hash, identifies it: useless for WDAC);
+  member without ``<HASH>`` (its tag, not its hash, identifies it: useless for WDAC); a path
+  listed twice (compared without case, ``/`` as ``\\``);
   non-consecutive ATTR/CATATTR numbers; no ``[CatalogFiles]`` section or no members; no ``Name``;
   no newline after the last line (MSD-MAKECAT requires one).
 """
@@ -615,6 +616,20 @@ def _parse_files(state: _State, lines: list[_Line]) -> tuple[CdfMember, ...]:
             found.append((_attribute(state, line, entry.number), line.number))
 
     members: list[CdfMember] = []
+    paths_seen: dict[str, int] = {}
+    for index in member_index:
+        line = entries[index].line
+        same = fold(line.value.replace("/", "\\"))
+        if same in paths_seen:
+            # identical files hash identically: the catalog can hold them only once (4.3)
+            state.warn(
+                f"path {line.value!r} is listed again (first at line {paths_seen[same]}): the "
+                "catalog holds each file once; drop one of the lines",
+                line.number,
+                line.value_col,
+            )
+        else:
+            paths_seen[same] = line.number
     for index in member_index:
         entry = entries[index]
         own = attrs.get(index, [])

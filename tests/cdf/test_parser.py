@@ -384,3 +384,10 @@ def test_lone_surrogate_in_str_input() -> None:
     with pytest.raises(CdfInputError, match="surrogate") as info:
         parse("[CatalogHeader]\nName=a\ud800\n")
     assert (info.value.line, info.value.column) == (2, 7)
+
+
+def test_same_path_twice_is_a_warning() -> None:
+    result = parse(_files("<HASH>a=C:\\App\\x.exe", "<HASH>b=c:/app/X.EXE"))
+    assert len(result.definition.members) == 2
+    assert [(w.line, w.column) for w in result.warnings] == [(5, 9)]
+    assert "listed again (first at line 4)" in result.warnings[0].message
