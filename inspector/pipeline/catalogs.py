@@ -310,7 +310,7 @@ def build_definition(
         failures.append(failure)
 
     for member in definition.members:
-        line = lines.get(fold(member.tag))
+        line = member.line if member.line is not None else lines.get(fold(member.tag))
         if not member.hashed:
             fail(
                 member,
