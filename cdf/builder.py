@@ -40,6 +40,7 @@ from cdf.model import (
     FLAG_DATA_TEXT,
     FLAG_NAME_TEXT,
     FLAG_NO_SHA1_REPLICATE,
+    SHA1,
     SHA256,
     CatalogDefinition,
     CdfAttribute,
@@ -113,6 +114,7 @@ def build_package_definition(
     catalog_attributes: Sequence[str] = (),
     file_attributes: bool = False,
     alt_sip_ids: Mapping[str, str] | None = None,
+    catalog_version: int = 2,
 ) -> CatalogDefinition:
     """The CatalogVersion=2/SHA256 definition listing every path once, sorted.
 
@@ -121,8 +123,11 @@ def build_package_definition(
     CATATTR1, CATATTR2, ... in order; without any, ``CATATTR1=0x10010001:OSAttr:2:6.2`` is used.
     ``file_attributes`` adds ``ATTR1=0x11010001:File:<basename>`` to each member.
     ``alt_sip_ids`` maps a path to the SIP GUID forced with ALTSIPID (e.g. the flat SIP).
+    ``catalog_version=1`` gives a SHA1 catalog (``HashAlgorithms=SHA1``) for pre-Windows 8 readers.
     Raises ``CdfInputError`` naming the offending path or attribute.
     """
+    if catalog_version not in (1, 2):
+        raise CdfInputError(f"catalog version {catalog_version} is not supported: use 1 or 2")
     ordered = sorted(set(paths))
     for path in ordered:
         if not path or path != path.strip(" \t") or has_line_break(path):
@@ -161,8 +166,8 @@ def build_package_definition(
         name=name,
         result_dir=result_dir,
         public_version=1,
-        catalog_version=2,
-        hash_algorithms=(SHA256,),
+        catalog_version=catalog_version,
+        hash_algorithms=(SHA256,) if catalog_version == 2 else (SHA1,),
         page_hashes=page_hashes,
         encoding_type=encoding_type,
         attributes=attributes,

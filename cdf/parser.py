@@ -25,7 +25,8 @@ something else than the author meant:
   or contains NUL.
 Warnings (returned in ``ParseResult.warnings``, never printed):
   unknown header key (ignored); ``;`` comment lines (not documented for MakeCat, use ``#``);
-  member without ``<HASH>`` (its tag, not its hash, identifies it: useless for WDAC);
+  member without ``<HASH>`` (its tag, not its hash, identifies it: useless for WDAC); a path
+  listed twice (compared without case, ``/`` as ``\\``);
   non-consecutive ATTR/CATATTR numbers; no ``[CatalogFiles]`` section or no members; no ``Name``;
   no newline after the last line (MSD-MAKECAT requires one).
 """
@@ -58,6 +59,7 @@ __all__ = ["decode", "parse", "parse_attribute_text", "parse_text"]
 
 _BLANK = " \t"
 _LINE_RE = re.compile(r"\r\n|\r|\n")
+_BAD_CHAR_RE = re.compile("[\x00\ud800-\udfff]")
 _ATTR_KEY_RE = re.compile(r"ATTR([0-9]+)\Z", re.ASCII | re.IGNORECASE)
 _CATATTR_RE = re.compile(r"CATATTR([0-9]*)\Z", re.ASCII | re.IGNORECASE)
 _ALTSIPID_RE = re.compile(r"ALTSIPID\Z", re.ASCII | re.IGNORECASE)
@@ -169,11 +171,14 @@ def parse(data: bytes | str, *, source: str = "<cdf>") -> ParseResult:
 
 def parse_text(text: str, *, source: str = "<cdf>", encoding: str = "str") -> ParseResult:
     state = _State(source)
-    if "\0" in text:
-        before = text[: text.index("\0")]
+    bad = _BAD_CHAR_RE.search(text)
+    if bad is not None:
+        before = text[: bad.start()]
         raise state.error(
             "the text contains NUL characters: is it UTF-16 without a byte-order mark? "
-            "Save it as UTF-8 or as UTF-16 with a BOM",
+            "Save it as UTF-8 or as UTF-16 with a BOM"
+            if bad.group() == "\0"
+            else "the text contains a lone UTF-16 surrogate: it is not valid Unicode",
             before.count("\n") + 1,
             len(before) - (before.rfind("\n") + 1) + 1,
         )
@@ -511,7 +516,8 @@ def _parse_files(state: _State, lines: list[_Line]) -> tuple[CdfMember, ...]:
     by_tag: dict[str, int] = {}
     for line in lines:
         hashed = is_hash_prefix(line.key)
-        tag = line.key[len(HASH_PREFIX) :] if hashed else line.key
+        # blanks between <HASH> and the tag are not part of the tag
+        tag = line.key[len(HASH_PREFIX) :].lstrip(_BLANK) if hashed else line.key
         if not tag:
             raise state.error(
                 f"{line.key!r} has no tag: write <HASH>tag=path", line.number, line.key_col
@@ -610,6 +616,20 @@ def _parse_files(state: _State, lines: list[_Line]) -> tuple[CdfMember, ...]:
             found.append((_attribute(state, line, entry.number), line.number))
 
     members: list[CdfMember] = []
+    paths_seen: dict[str, int] = {}
+    for index in member_index:
+        line = entries[index].line
+        same = fold(line.value.replace("/", "\\"))
+        if same in paths_seen:
+            # identical files hash identically: the catalog can hold them only once (4.3)
+            state.warn(
+                f"path {line.value!r} is listed again (first at line {paths_seen[same]}): the "
+                "catalog holds each file once; drop one of the lines",
+                line.number,
+                line.value_col,
+            )
+        else:
+            paths_seen[same] = line.number
     for index in member_index:
         entry = entries[index]
         own = attrs.get(index, [])

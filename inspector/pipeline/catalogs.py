@@ -31,7 +31,6 @@ import contextlib
 import dataclasses
 import os
 import secrets
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +48,7 @@ from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember, fold
 from cdf.parser import decode, parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
+from inspector.pipeline.files import write_atomically
 
 SCHEMA_VERSION = 1
 PE_SIP_GUID = "{C689AAB8-8E78-11D0-8C47-00C04FC295EE}"
@@ -152,29 +152,6 @@ class CatalogView:
     path: Path
     catalog: ParsedCatalog
     signers: tuple[SignerSummary, ...]
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temp file in the target folder and a rename: never a partial file."""
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise CatalogEnvironmentError(f"{path}: cannot create a file in {folder}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CatalogEnvironmentError(f"{path}: cannot write: {exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def resolve_time(when: datetime | None, env: Mapping[str, str] | None = None) -> datetime | None:

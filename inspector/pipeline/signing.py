@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import CatalogEnvironmentError, CatalogError, CatalogInputError
+from catalog.errors import CatalogError, CatalogInputError
 from catalog.hashing import HashOptions, HashProgress, hash_paths
 from catalog.pkcs7 import (
     OID_CTL,
@@ -37,42 +35,10 @@ from catalog.verify import (
     check_members,
     verify_signature,
 )
+from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
 OID_CATALOG_LIST_DER = der_oid("1.3.6.1.4.1.311.12.1.1")
-
-
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CatalogInputError(f"{path}: {what} not found; check the path") from exc
-    except IsADirectoryError as exc:
-        raise CatalogInputError(f"{path}: is a folder, expected a {what} file") from exc
-    except OSError as exc:
-        raise CatalogEnvironmentError(f"{path}: cannot read the {what}: {exc}") from exc
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
-    folder = path.parent if str(path.parent) else Path()
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise CatalogEnvironmentError(f"{path}: cannot create a file in {folder}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CatalogEnvironmentError(f"{path}: cannot write the catalog: {exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_identity(
@@ -84,12 +50,12 @@ def load_identity(
     password: bytes | None = None,
 ) -> SigningIdentity:
     """A signing identity from ``cert`` + ``key`` (PEM/DER) or ``pfx``; ``chain`` adds CAs."""
-    chain_data = None if chain is None else _read(chain, "certificate chain")
+    chain_data = None if chain is None else read_input(chain, "certificate chain")
     if pfx is not None:
         if cert is not None or key is not None:
             raise CatalogInputError("give either --pfx or --cert with --key, not both")
         return identity_from_pfx(
-            _read(pfx, "PFX"),
+            read_input(pfx, "PFX"),
             password=password,
             source=str(pfx),
             chain_pem=chain_data,
@@ -98,8 +64,8 @@ def load_identity(
     if cert is None or key is None:
         raise CatalogInputError("give --cert and --key (PEM), or --pfx, to sign")
     return identity_from_pem(
-        _read(cert, "certificate"),
-        _read(key, "private key"),
+        read_input(cert, "certificate"),
+        read_input(key, "private key"),
         chain_pem=chain_data,
         password=password,
         cert_source=str(cert),
@@ -210,7 +176,7 @@ def sign_catalog(
     transport: Transport = http_transport,
 ) -> SignResult:
     """Sign ``catalog`` (MakeCat's or ours, signed or not) into ``output`` (default: in place)."""
-    data = _read(catalog, "catalog")
+    data = read_input(catalog, "catalog")
     signed, subjects = sign_catalog_bytes(
         data,
         str(catalog),
@@ -261,7 +227,7 @@ class VerifyReport:
 def load_roots(paths: Sequence[Path]) -> list[bytes]:
     roots: list[bytes] = []
     for path in paths:
-        roots += certificates_in(_read(path, "root certificate"), str(path))
+        roots += certificates_in(read_input(path, "root certificate"), str(path))
     return roots
 
 
@@ -279,7 +245,7 @@ def verify_catalog(
     A catalog that is not a catalog raises ``CatalogInputError``; a bad signature is reported in
     ``signature_error`` so that membership is still listed.
     """
-    data = _read(catalog, "catalog")
+    data = read_input(catalog, "catalog")
     parsed = parse_catalog(data, str(catalog))
     anchors = load_roots(roots)
     verdict: SignatureVerdict | None = None
@@ -291,12 +257,24 @@ def verify_catalog(
     members: list[MembershipVerdict] = []
     if files:
         options = HashOptions(metadata=False, signature=False)
-        results = list(hash_paths(files, options, workers=workers, progress=progress))
-        members = check_members(parsed, results)
+        results = hash_paths(files, options, workers=workers, progress=progress)
+        named = {str(f) for f in files}
+        # The catalog often sits in the folder it covers: found by expanding a folder, it is
+        # not a candidate member (named explicitly, it is checked like any file).
+        members = check_members(
+            parsed, [r for r in results if r.path in named or not _same_file(r.path, catalog)]
+        )
     return VerifyReport(str(catalog), verdict, error, tuple(members))
+
+
+def _same_file(path: str, other: Path) -> bool:
+    try:
+        return Path(path).samefile(other)
+    except OSError:
+        return False
 
 
 def tbs_report(path: Path) -> list[TbsHash]:
     """TBS hash of every certificate in a PEM/DER certificate, a .cat/.p7b or a signed PE."""
-    data = _read(path, "certificate or signed file")
+    data = read_input(path, "certificate or signed file")
     return [tbs_hash_of(der, str(path)) for der in certificates_in(data, str(path))]

@@ -69,6 +69,13 @@ def test_all_options_exact_text() -> None:
     assert parse(render_bytes(definition)).warnings == ()
 
 
+def test_version_1() -> None:
+    data = render_bytes(build_package_definition(["a.exe"], catalog_version=1))
+    assert b"\r\nCatalogVersion=1\r\nHashAlgorithms=SHA1\r\n" in data
+    with pytest.raises(CdfInputError, match="version 3"):
+        build_package_definition(["a.exe"], catalog_version=3)
+
+
 def test_tag_rule_for_equals_and_collisions() -> None:
     paths = [r"C:\a=b.exe", r"C:\a_b.exe", r"C:\x", r"C:\xATTR1", r"C:\y=ALTSIPID", r"C:\Y"]
     assert derive_tags(paths) == (

@@ -373,3 +373,21 @@ def test_twenty_thousand_members() -> None:
     assert len(definition.members) == 20_000
     assert definition.members[12_345].path.endswith("\\file12345.dll")
     assert definition.members[12_345].attributes[0].value == "file12345.dll"
+
+
+def test_blanks_after_hash_prefix_are_not_part_of_the_tag() -> None:
+    members = parse(_files("<HASH>  b  =  spaced path\\x.exe  ")).definition.members
+    assert members == (CdfMember("b", "spaced path\\x.exe"),)
+
+
+def test_lone_surrogate_in_str_input() -> None:
+    with pytest.raises(CdfInputError, match="surrogate") as info:
+        parse("[CatalogHeader]\nName=a\ud800\n")
+    assert (info.value.line, info.value.column) == (2, 7)
+
+
+def test_same_path_twice_is_a_warning() -> None:
+    result = parse(_files("<HASH>a=C:\\App\\x.exe", "<HASH>b=c:/app/X.EXE"))
+    assert len(result.definition.members) == 2
+    assert [(w.line, w.column) for w in result.warnings] == [(5, 9)]
+    assert "listed again (first at line 4)" in result.warnings[0].message

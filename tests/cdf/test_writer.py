@@ -188,7 +188,7 @@ def test_parse_render_round_trip(definition: CatalogDefinition) -> None:
     assert parse(utf16).definition == definition
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(definitions())
 def test_render_either_refuses_or_round_trips(definition: CatalogDefinition) -> None:
     if definition.problems():
