@@ -32,7 +32,7 @@ from catalog.policy.validate import Issue, check_policy, validate_policy
 from catalog.policy.xml import XmlStyle, detect_style, read_policy_xml, write_policy_xml
 from catalog.records import FileFailure
 from catalog.signer import SigningIdentity, preflight
-from inspector.pipeline.signing import write_atomically
+from inspector.pipeline.files import write_atomically
 
 SCHEMA_VERSION = 1
 
