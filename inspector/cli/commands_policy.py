@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
     policy_app.command("set")(set_command)
     policy_app.command("merge")(merge_command)
     policy_app.command("compile")(compile_command)
+    policy_app.command("decompile")(decompile_command)
     policy_app.command("sign")(sign_command)
     policy_app.command("show")(show_command)
     policy_app.command("validate")(validate_command)
@@ -213,6 +214,15 @@ def compile_command(
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         typer.echo(f"wrote {result.output} ({result.size} bytes, format {result.format_version})")
+
+
+def decompile_command(
+    policy: Path = typer.Argument(..., help="Binary policy (.cip/.p7b), signed or not."),  # noqa: B008
+    output: Path = typer.Option(..., "--output", "-o", help="Policy XML to write."),  # noqa: B008
+    as_json: bool = _JSON,
+) -> None:
+    """Recover the XML of a binary policy (IDs and names are regenerated)."""
+    _report(policies.decompile_file(policy, output), as_json)
 
 
 def sign_command(

@@ -345,6 +345,15 @@ def compile_file(
     return CompileResult(target, policy.policy_id, len(data), format_version)
 
 
+def decompile_file(path: Path, output: Path) -> GenerateResult:
+    """Binary (signed or not) -> XML; IDs and names are regenerated (the binary has none)."""
+    loaded = load_policy(path)
+    if loaded.source_format == "xml":
+        raise PolicyInputError(f"{path}: already XML")
+    write_atomically(output, write_policy_xml(loaded.policy))
+    return GenerateResult(output, loaded.policy, validate_policy(loaded.policy))
+
+
 @dataclass(frozen=True, slots=True)
 class PolicySignResult:
     output: Path

@@ -222,3 +222,18 @@ def test_sign_end_to_end(tmp_path: Path) -> None:
     assert doc["signature"]["verified"] is True
     assert doc["signature"]["signed_data_version"] == 1
     assert doc["update_policy_signers"]
+
+
+def test_decompile_then_compile_gives_microsofts_bytes(
+    policy_oracle_dir: Path, tmp_path: Path
+) -> None:
+    cip = (
+        policy_oracle_dir / "pairs" / "yufan-2025-02" / "{022DB725-D9EE-49FC-9700-BB92F02C02C6}.cip"
+    )
+    xml = tmp_path / "recovered.xml"
+    code, result = invoke(["policy", "decompile", str(cip), "-o", str(xml)])
+    assert code == 0, result.output
+    out = tmp_path / "again.cip"
+    code, result = invoke(["policy", "compile", str(xml), "-o", str(out)])
+    assert code == 0, result.output
+    assert out.read_bytes() == cip.read_bytes()
