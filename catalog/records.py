@@ -168,6 +168,21 @@ class FileDigests:
         """
         return self.authenticode(alg) if self.kind is FileKind.PE else self.flat(alg)
 
+    def signature_matches(self) -> bool | None:
+        """Whether the digest inside the file's own signature equals the recomputed image hash.
+
+        None when there is nothing to compare (unsigned, undecodable, an algorithm not computed).
+        False means the file was modified after signing: Windows will not trust the signature.
+        """
+        if self.signature is None:
+            return None
+        try:
+            alg = HashAlgorithm.parse(self.signature.digest_algorithm)
+        except ValueError:
+            return None
+        computed = self.authenticode(alg)
+        return None if computed is None else computed == self.signature.digest
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view: hex digests in uppercase (as Windows prints them)."""
 
@@ -185,6 +200,7 @@ class FileDigests:
                 "digest_algorithm": self.signature.digest_algorithm,
                 "digest": hx(self.signature.digest),
                 "page_hashes": table(self.signature.page_hashes),
+                "matches_file": self.signature_matches(),
             }
         return {
             "path": self.path,

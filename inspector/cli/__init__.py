@@ -11,7 +11,13 @@ import sys
 import typer
 
 from inspector import __version__
-from inspector.cli import commands_hash, commands_trace
+from inspector.cli import (
+    commands_catalog,
+    commands_hash,
+    commands_policy,
+    commands_sign,
+    commands_trace,
+)
 from inspector.cli.exit_codes import ExitCode, exit_code_for
 from inspector.cli.groups import catalog_app, policy_app
 
@@ -43,6 +49,9 @@ def _root(
 
 
 commands_hash.register(app)
+commands_catalog.register(app)
+commands_sign.register(app)
+commands_policy.register(app)
 commands_trace.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")

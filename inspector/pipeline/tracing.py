@@ -11,26 +11,35 @@ Also the recorder's entry point: ``python -m inspector.pipeline.tracing SESSION_
 """
 
 # Plain str paths: they come from the CLI and the manifest as given.
-# ruff: noqa: PTH100, PTH103, PTH109, PTH117, PTH118, PTH120, PTH122
+# ruff: noqa: PTH100, PTH109, PTH117, PTH118, PTH120, PTH122
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from tracer.errors import TracerEnvironmentError, TracerInputError
+from catalog.ctl import CatalogMember as CtlMember
+from catalog.ctl import CatalogSpec, MemberKind, NameValue, build_catalog
+from catalog.hashing import HashOptions, hash_file, hash_paths
+from catalog.records import FileFailure, HashAlgorithm, PageHashTable
+from cdf.builder import build_package_definition
+from cdf.writer import render_bytes
+from inspector.pipeline.catalogs import resolve_time
+from inspector.pipeline.files import write_atomically
+from tracer.errors import TracerInputError
 from tracer.recorder import run_recorder
 from tracer.records import FileManifest, Hashes, dumps_json
 from tracer.session import (
     SessionInfo,
     SessionOptions,
     SessionStatus,
-    atomic_write,
     discard_session,
     list_sessions,
     scan_tree,
@@ -46,29 +55,23 @@ OUT_KINDS = ("cat", "cdf", "list")
 StopHasher = Callable[[str], Hashes]
 
 
+HASH_OPTIONS = HashOptions(metadata=False)
+"""Every digest a catalog or policy may need; version resources are not worth the time here."""
+
+
 def close_hasher() -> StopHasher:
     """The callable the recorder hashes with: the hasher's digests as JSON, minus the path.
 
-    Looked up by name so the tracer pipeline keeps working (without hashes) on a tree where the
-    hasher has not landed; once ``catalog.hashing`` exists it is always used.
+    It may be handed ``/proc/self/fd/N`` of a file already unlinked (fanotify), so the path in
+    the digests record means nothing and is dropped.
     """
-    try:
-        hashing: Any = importlib.import_module("catalog.hashing")
-    except ImportError:
-        return _no_hash
-    options = hashing.HashOptions()
 
     def digest(path: str) -> Hashes:
-        d = hashing.hash_file(path, options)
-        data = dict(d.to_dict())
+        data = dict(hash_file(path, HASH_OPTIONS).to_dict())
         data.pop("path", None)
         return data
 
     return digest
-
-
-def _no_hash(path: str) -> Hashes:
-    raise TracerEnvironmentError(f"no hasher available to hash {path} (catalog.hashing missing)")
 
 
 def recorder_argv() -> list[str]:
@@ -187,39 +190,115 @@ class TraceOutputs:
         return sum(1 for e in self.manifest.entries if e.catalogable)
 
 
-def build_catalog_outputs(
-    members: Sequence[CatalogMember], plan: OutputPlan, opts: OutputOptions
-) -> list[str]:
-    """Write the .cdf/.cat through the catalog pipeline (wip/ctl, wip/cdf).
+def _ctl_member(name: str, d: Hashes, page_hashes: bool) -> CtlMember | None:
+    """A catalog member from the hasher's JSON digests (at stop, or captured at close)."""
 
-    Raises ``TracerEnvironmentError`` naming the missing piece while those have not landed.
-    """
-    try:
-        catalogs: Any = importlib.import_module("inspector.pipeline.catalogs")
-    except ImportError:
-        catalogs = None
-    if catalogs is None or not hasattr(catalogs, "write_trace_catalog"):
-        raise TracerEnvironmentError(
-            "writing .cdf/.cat is not available in this build: the catalog pipeline "
-            "(inspector/pipeline/catalogs.py) has not been merged yet. The file list and the JSON "
-            f"report were written ({plan.report}); use '-out list' for now"
+    def hx(key: str) -> bytes | None:
+        v = d.get(key)
+        return None if not v else bytes.fromhex(str(v))
+
+    if d.get("kind") == "pe":
+        kind, sha1, sha256 = MemberKind.PE, hx("authenticode_sha1"), hx("authenticode_sha256")
+    else:
+        # Non-PE and non-conformant PE files: Windows falls back to the flat hash (formats.md 3).
+        kind, sha1, sha256 = MemberKind.FLAT, hx("flat_sha1"), hx("flat_sha256")
+    if sha1 is None or sha256 is None:
+        return None
+    table = None
+    entries = d.get("page_table_sha256")
+    if kind is MemberKind.PE and page_hashes and entries:
+        table = PageHashTable(
+            HashAlgorithm.SHA256,
+            tuple((int(e["offset"]), bytes.fromhex(str(e["digest"]))) for e in entries),
         )
-    written: list[str] = catalogs.write_trace_catalog(members, plan, opts)
-    return written
+    return CtlMember(name=name, kind=kind, sha1=sha1, sha256=sha256, page_table_sha256=table)
+
+
+def build_catalog_outputs(
+    members: Sequence[CatalogMember],
+    plan: OutputPlan,
+    opts: OutputOptions,
+    *,
+    fallback_time_ns: int = 0,
+) -> tuple[list[str], list[str]]:
+    """Write the .cdf (files that exist; MakeCat hashes them itself) and the .cat (those plus
+    the files gone before stop, from their hashes at close - Package Inspector's temporary
+    installer files). Returns (written paths, warnings)."""
+    try:
+        encoding = int(opts.encoding, 0)
+    except ValueError as exc:
+        raise TracerInputError(f"-en {opts.encoding!r} is not a number (e.g. 0x00010001)") from exc
+    existing = sorted(m.path for m in members if m.exists)
+    gone = [m for m in members if not m.exists]
+    name = plan.cat or os.path.splitext(plan.cdf or DEFAULT_NAME)[0] + ".cat"
+    definition = build_package_definition(
+        existing,
+        name=name,
+        page_hashes=opts.page_hashes,
+        encoding_type=encoding,
+        catalog_attributes=[a for a in (opts.ca1, opts.ca2) if a],
+    )
+    written: list[str] = []
+    warnings: list[str] = []
+    if plan.cat is not None:
+        ctl: list[CtlMember] = []
+        newest = 0
+        for m in members:
+            member = None if m.hashes is None else _ctl_member(m.path, m.hashes, opts.page_hashes)
+            if member is None:
+                warnings.append(f"{m.path}: no usable digests; left out of the catalog")
+                continue
+            ctl.append(member)
+            if m.exists:
+                with contextlib.suppress(OSError):
+                    newest = max(newest, Path(m.path).stat().st_mtime_ns)
+        when = resolve_time(None) or datetime.fromtimestamp(
+            (newest or fallback_time_ns) // 1_000_000_000, UTC
+        )
+        built = build_catalog(
+            CatalogSpec(
+                version=2,
+                this_update=when.replace(microsecond=0),
+                members=tuple(ctl),
+                attributes=tuple(
+                    NameValue(a.name, a.flags, a.stored_value()) for a in definition.attributes
+                ),
+            )
+        )
+        write_atomically(Path(plan.cat), built.der)
+        written.append(plan.cat)
+    if plan.cdf is not None:
+        write_atomically(Path(plan.cdf), render_bytes(definition))
+        written.append(plan.cdf)
+        if gone:
+            warnings.append(
+                f"{len(gone)} files gone before stop are in the catalog (hashes at close) but "
+                "not in the .cdf: MakeCat can only hash files that exist"
+            )
+    return written, warnings
 
 
 def _hash_survivors(
-    manifest: FileManifest, hasher: StopHasher
+    manifest: FileManifest, hasher: StopHasher | None
 ) -> tuple[dict[str, Hashes], list[str]]:
+    """Hash every catalogable file that exists at stop (all cores, one read per file)."""
+    paths = [e.path for e in manifest.entries if e.exists_at_stop and e.catalogable]
     hashes: dict[str, Hashes] = {}
     warnings: list[str] = []
-    for e in manifest.entries:
-        if not (e.exists_at_stop and e.catalogable):
+    if hasher is not None:
+        for p in paths:
+            try:
+                hashes[p] = hasher(p)
+            except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+                warnings.append(f"{p}: could not hash at stop: {exc}")
+        return hashes, warnings
+    for p, result in zip(paths, hash_paths(paths, HASH_OPTIONS), strict=True):
+        if isinstance(result, FileFailure):
+            warnings.append(f"{p}: could not hash at stop: {result.error}")
             continue
-        try:
-            hashes[e.path] = hasher(e.path)
-        except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-            warnings.append(f"{e.path}: could not hash at stop: {exc}")
+        data = dict(result.to_dict())
+        data.pop("path", None)
+        hashes[p] = data
     return hashes, warnings
 
 
@@ -253,34 +332,34 @@ def write_outputs(
     recovered: bool = False,
     cwd: str | None = None,
 ) -> TraceOutputs:
-    """List and report first (they never depend on other branches), then the catalog step."""
+    """File list, catalog and CDF, then the JSON report (which names them all)."""
     plan = plan_outputs(opts, cwd)
-    h = hasher or close_hasher()
-    hashes, warnings = ({}, []) if h is _no_hash else _hash_survivors(manifest, h)
-    if h is _no_hash:
-        warnings.append("hasher not available: no digests in this report")
+    hashes, warnings = _hash_survivors(manifest, hasher)
     written: list[str] = []
-    for path in (plan.listing, plan.cat, plan.cdf, plan.report):
-        if path is not None:
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     if plan.listing is not None:
         text = "".join(f"{e.path}\n" for e in manifest.entries)
-        atomic_write(plan.listing, text.encode("utf-8", "surrogateescape"), 0o644)
+        write_atomically(Path(plan.listing), text.encode("utf-8", "surrogateescape"))
         written.append(plan.listing)
-    report = _report(manifest, plan, hashes, warnings, recovered)
-    atomic_write(plan.report, (dumps_json(report) + "\n").encode("ascii"), 0o644)
-    written.append(plan.report)
     if plan.cat is not None or plan.cdf is not None:
         members = [
             CatalogMember(
                 e.path,
                 e.exists_at_stop,
-                hashes.get(e.path) or (e.hashes_at_close[-1] if e.hashes_at_close else None),
+                hashes.get(e.path)
+                if e.exists_at_stop
+                else (e.hashes_at_close[-1] if e.hashes_at_close else None),
             )
             for e in manifest.entries
             if e.catalogable
         ]
-        written.extend(build_catalog_outputs(members, plan, opts))
+        cat_written, cat_warnings = build_catalog_outputs(
+            members, plan, opts, fallback_time_ns=manifest.stopped_ns
+        )
+        written.extend(cat_written)
+        warnings.extend(cat_warnings)
+    report = _report(manifest, plan, hashes, warnings, recovered)
+    write_atomically(Path(plan.report), (dumps_json(report) + "\n").encode("ascii"))
+    written.append(plan.report)
     return TraceOutputs(manifest, plan, tuple(written), hashes, tuple(warnings), recovered)
 
 
@@ -319,8 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m inspector.pipeline.tracing SESSION_DIR", file=sys.stderr)
         return 2
-    h = close_hasher()
-    return run_recorder(args[0], None if h is _no_hash else h)
+    return run_recorder(args[0], close_hasher())
 
 
 if __name__ == "__main__":

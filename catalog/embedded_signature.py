@@ -1,0 +1,101 @@
+"""Decode what a signed PE's own Authenticode signature claims (formats.md 2.3).
+
+Input: the certificate table bytes (WIN_CERTIFICATE entries). Output: the digest algorithm, the
+digest and the page-hash table inside SpcIndirectDataContent. The signature itself is not verified
+here; these values are what Windows compares the recomputed hashes with.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from asn1crypto.core import ObjectIdentifier
+
+from catalog import asn1
+from catalog.der import Tlv, child_list, read_tlv
+from catalog.errors import CatalogInputError
+from catalog.records import EmbeddedSignature, HashAlgorithm, PageHashTable
+
+WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
+_OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+_DIGEST_NAMES = {asn1.OID_SHA1: "sha1", asn1.OID_SHA256: "sha256"}
+_PAGE_OIDS = {
+    asn1.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
+    asn1.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
+}
+
+
+def decode_certificate_table(table: bytes) -> EmbeddedSignature:
+    """The first PKCS#7 signature in a certificate table; ``CatalogInputError`` if malformed."""
+    if len(table) < 8:
+        raise CatalogInputError(f"certificate table of {len(table)} bytes has no WIN_CERTIFICATE")
+    length, revision, cert_type = struct.unpack_from("<IHH", table, 0)
+    if cert_type != WIN_CERT_TYPE_PKCS_SIGNED_DATA:
+        raise CatalogInputError(
+            f"first certificate-table entry has type {cert_type:#06x}, not PKCS#7 signed data"
+        )
+    if length < 8 or length > len(table):
+        raise CatalogInputError(
+            f"WIN_CERTIFICATE length {length} does not fit the {len(table)}-byte table"
+        )
+    del revision  # 0x0100 or 0x0200; Windows accepts both
+    return decode_signed_data(table[8:length])
+
+
+def decode_signed_data(der: bytes) -> EmbeddedSignature:
+    """SpcIndirectDataContent values from a DER ContentInfo(SignedData)."""
+    view = memoryview(der)
+    outer = read_tlv(view, 0)
+    content_info = child_list(view, outer, 0x30)
+    if len(content_info) != 2 or _oid(view, content_info[0]) != _OID_SIGNED_DATA:
+        raise CatalogInputError("signature is not a PKCS#7 SignedData ContentInfo")
+    (signed_data,) = child_list(view, content_info[1], 0xA0)
+    fields = child_list(view, signed_data, 0x30)
+    if len(fields) < 3:
+        raise CatalogInputError("PKCS#7 SignedData has fewer than three fields")
+    encap = child_list(view, fields[2], 0x30)
+    if len(encap) != 2 or _oid(view, encap[0]) != asn1.OID_SPC_INDIRECT_DATA:
+        raise CatalogInputError("signed content is not SpcIndirectDataContent")
+    (inner,) = child_list(view, encap[1], 0xA0)
+    try:
+        indirect = asn1.SpcIndirectDataContent.load(bytes(view[inner.start : inner.end]))
+        digest_info = indirect["message_digest"]
+        oid = digest_info["digest_algorithm"]["algorithm"].dotted
+        digest = bytes(digest_info["digest"].contents)
+        pages = _page_hashes(indirect)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CatalogInputError(f"SpcIndirectDataContent does not decode: {exc}") from exc
+    return EmbeddedSignature(_DIGEST_NAMES.get(oid, oid), digest, pages)
+
+
+def _page_hashes(indirect: asn1.SpcIndirectDataContent) -> PageHashTable | None:
+    data = indirect["data"]
+    if data["type"].dotted != asn1.OID_SPC_PE_IMAGE_DATA:
+        return None
+    image = data["value"].parsed if hasattr(data["value"], "parsed") else data["value"]
+    link = image["file"]
+    if link.native is None or link.chosen.__class__.__name__ == "Void":
+        return None
+    if link.name != "moniker":
+        return None
+    moniker = link.chosen
+    if bytes(moniker["class_id"].contents) != asn1.SPC_PAGE_HASH_CLASS_ID:
+        return None
+    serialized = bytes(moniker["serialized_data"].contents)
+    view = memoryview(serialized)
+    root = read_tlv(view, 0)
+    for attribute in child_list(view, root, 0x31):
+        oid_tlv, values = child_list(view, attribute, 0x30)
+        alg = _PAGE_OIDS.get(_oid(view, oid_tlv))
+        if alg is None:
+            continue
+        for value in child_list(view, values, 0x31):
+            if value.tag == 0x04:
+                return PageHashTable.from_bytes(alg, bytes(view[value.content_start : value.end]))
+    return None
+
+
+def _oid(view: memoryview, tlv: Tlv) -> str:
+    if tlv.tag != 0x06:
+        raise CatalogInputError(f"expected an OBJECT IDENTIFIER at offset {tlv.start}")
+    return str(ObjectIdentifier.load(bytes(view[tlv.start : tlv.end])).dotted)

@@ -1,0 +1,132 @@
+"""Trace -> catalog end to end: what ``inspector stop`` writes is what Windows would accept.
+
+Oracles: osslsigncode 2.9 (catalog membership of each PE, page hashes included, after signing
+the catalog with the test PKI), sha256sum (flat digest of a script), and ``inspector makecat``
+rebuilding the catalog from the written .cdf byte for byte (MakeCat semantics, other branch).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from inspector.cli import main
+from tests.conftest import FIXTURES, require_tool
+from tests.tracer.sessionkit import (
+    child_env,
+    needs_fanotify,
+    state_dir,  # noqa: F401 - fixture used through usefixtures
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
+PE = FIXTURES / "pe"
+PKI = FIXTURES / "pki"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sign_and_verify(tmp_path: Path, cat: Path, members: list[Path]) -> None:
+    tool = require_tool("osslsigncode")
+    signed = tmp_path / "signed.cat"
+    subprocess.run(
+        [tool, "sign", "-certs", str(PKI / "leaf-chain.pem"), "-key", str(PKI / "leaf.key.pem"),
+         "-h", "sha256", "-in", str(cat), "-out", str(signed)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for member in members:
+        done = subprocess.run(
+            [tool, "verify", "-CAfile", str(PKI / "root-ca.pem"), "-ignore-crl",
+             "-catalog", str(signed), "-in", str(member)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{member}: {done.stdout}{done.stderr}"
+        assert "MISMATCH" not in done.stdout
+
+
+INSTALL = """
+import os, shutil, sys
+pe, root, keep = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(root + "/app")
+shutil.copy(pe + "/hello64.exe", root + "/app/app.exe")
+shutil.copy(pe + "/version64.dll", root + "/app/lib.dll")
+with open(root + "/app/run.ps1", "w") as f:
+    f.write("Write-Host installed\\n")
+with open(root + "/app/readme.txt", "w") as f:
+    f.write("not catalogued\\n")
+# The installer stub pattern: extract a helper, use it, delete it before the install ends.
+os.makedirs(root + "/tmp")
+shutil.copy(pe + "/hello32.exe", root + "/tmp/stub.exe")
+shutil.copy(root + "/tmp/stub.exe", keep)
+os.unlink(root + "/tmp/stub.exe")
+"""
+
+
+@needs_fanotify
+def test_stop_writes_a_catalog_windows_would_accept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, out = tmp_path / "root", tmp_path / "out"
+    root.mkdir()
+    keep = tmp_path / "stub-copy.exe"
+    assert cli(capsys, "start", str(root))[0] == 0
+    subprocess.run(
+        ["python3", "-c", INSTALL, str(PE), str(root), str(keep)], check=True, env=child_env()
+    )
+    code, _, err = cli(
+        capsys, "stop", str(root), "-Name", str(out / "app.cat"), "-cdfpath",
+        str(out / "app.cdf"), "-ph", "true", "-ca1", "0x10010001:OSAttr:2:10.0",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads((out / "app.report.json").read_text())
+    entries = {Path(e["path"]).name: e for e in report["entries"]}
+    assert set(entries) == {"app.exe", "lib.dll", "run.ps1", "readme.txt", "stub.exe"}
+    assert not entries["readme.txt"]["catalogable"]
+    assert entries["stub.exe"]["reasons"] == ["transient"]
+    assert entries["stub.exe"]["hashes_at_close"][0]["kind"] == "pe"
+    sha = subprocess.run(
+        [require_tool("sha256sum"), str(root / "app" / "run.ps1")], capture_output=True, text=True
+    ).stdout.split()[0]
+    assert entries["run.ps1"]["hashes_at_stop"]["flat_sha256"] == sha.upper()
+    cdf = (out / "app.cdf").read_text()
+    assert f"Name={out / 'app.cat'}" in cdf
+    assert "PageHashes=true" in cdf
+    assert "CATATTR1=0x10010001:OSAttr:2:10.0" in cdf
+    for name in ("app.exe", "lib.dll", "run.ps1"):
+        assert f"={root / 'app' / name}" in cdf
+    assert "stub.exe" not in cdf
+    assert "readme.txt" not in cdf
+    # The deleted stub is in the catalog through its hash at close; so are the installed PEs.
+    installed = [root / "app" / "app.exe", root / "app" / "lib.dll"]
+    sign_and_verify(tmp_path, out / "app.cat", [*installed, keep])
+
+
+def test_scan_catalog_is_rebuilt_identically_by_makecat_from_its_cdf(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in ("hello64.exe", "version32.dll", "hello32-signed-sha256.exe"):
+        shutil.copy(PE / name, tree / name)
+    (tree / "setup.vbs").write_text("WScript.Echo 1\n")
+    out = tmp_path / "out"
+    code, _, err = cli(
+        capsys, "scan", str(tree), "-out", "cat", "-name", str(out / "scan.cat"),
+        "-cdfpath", str(out / "scan.cdf"),
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli(capsys, "makecat", str(out / "scan.cdf"), "-o", str(tmp_path / "again.cat"))
+    assert code == 0, err
+    assert (tmp_path / "again.cat").read_bytes() == (out / "scan.cat").read_bytes()
+    sign_and_verify(tmp_path, out / "scan.cat", [tree / "hello64.exe", tree / "version32.dll"])
