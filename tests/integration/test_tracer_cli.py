@@ -6,7 +6,6 @@ expected file lists are what each test wrote itself.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -102,30 +101,19 @@ def test_start_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert cli(capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l"))[0] == 0
 
 
-def test_catalog_outputs_fail_clearly_until_the_catalog_pipeline_lands(
+def test_default_outputs_are_package_inspectors_names(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "r"
     root.mkdir()
     assert cli(capsys, "start", str(root))[0] == 0
     (root / "x.ps1").write_text("1")
-    code, _, err = cli(capsys, "stop", str(root), "-resdir", str(tmp_path / "res"))
-    if importlib.util.find_spec("inspector.pipeline.catalogs") is None:
-        assert code == 4
-        assert "not available" in err
-        assert (tmp_path / "res" / "InspectedPackage.report.json").is_file()
-        assert not (tmp_path / "res" / "InspectedPackage.cat").exists()
-        # The session is kept, so the same stop can be retried; it was stopped cleanly.
-        code, out, err = cli(
-            capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l.txt"),
-            "--json",
-        )  # fmt: skip
-        assert code == 0, err
-        assert json.loads(out)["degraded"] == []
-        assert (tmp_path / "l.txt").read_text() == f"{root / 'x.ps1'}\n"
-    else:
-        assert code == 0, err
-        assert (tmp_path / "res" / "InspectedPackage.cat").is_file()
+    code, out, err = cli(capsys, "stop", str(root), "-resdir", str(tmp_path / "res"), "--json")
+    assert code == 0, err
+    res = tmp_path / "res"
+    names = ("InspectedPackage.cat", "InspectedPackage.cdf", "InspectedPackage.report.json")
+    assert json.loads(out)["written"] == [str(res / n) for n in names]
+    assert sorted(p.name for p in res.iterdir()) == sorted(names)
 
 
 def test_scan_lists_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
