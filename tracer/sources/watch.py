@@ -51,6 +51,8 @@ _KIND = {
 }
 _OVERFLOW_LOGGERS = ("watchdog.observers.inotify_c", "watchdog.observers.inotify")
 _HASH_QUEUE = 20_000
+_SETTLE_S = 0.6  # watchdog holds a lone IN_MOVED_FROM 0.5 s waiting for its pair
+_SETTLE_MAX_S = 3.0
 
 
 def _text(p: str | bytes) -> str:
@@ -99,6 +101,7 @@ class WatchdogSource(LiveSource):
         self._loss = _LossHandler(self)
         self._work: queue.Queue[str | None] = queue.Queue(maxsize=_HASH_QUEUE)
         self._worker: threading.Thread | None = None
+        self._last = 0.0
 
     def arm(self, sink: EventSink) -> None:
         self._sink = sink
@@ -130,6 +133,12 @@ class WatchdogSource(LiveSource):
     def close(self) -> None:
         if self._observer is None:
             return
+        # The observer drops what its emitter has not dispatched yet: let the queue go quiet
+        # first (events of the install's last moments arrive a few milliseconds late).
+        deadline = time.monotonic() + _SETTLE_MAX_S
+        time.sleep(_SETTLE_S)
+        while time.monotonic() < deadline and time.monotonic() - self._last < _SETTLE_S:
+            time.sleep(0.05)
         self._observer.stop()
         self._observer.join()
         self._observer = None
@@ -148,6 +157,7 @@ class WatchdogSource(LiveSource):
         dest = _text(event.dest_path) if event.dest_path else None
         if not (self._scope.contains(path) or (dest is not None and self._scope.contains(dest))):
             return
+        self._last = time.monotonic()
         sink = self._sink
         assert sink is not None
         sink(FileEvent(kind, path, self.name, time.time_ns(), dest=dest))
