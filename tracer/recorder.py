@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -101,6 +102,7 @@ class Recorder:
         self.sources: list[LiveSource] = []
         self.journal: Journal | None = None
         self.events = 0
+        self.lost = 0
         self._writer: threading.Thread | None = None
 
     # -- journal writer ----------------------------------------------------------------
@@ -123,13 +125,21 @@ class Recorder:
                     item = self.queue.get_nowait()
             except queue.Empty:
                 pass
-            if batch:
-                self.events += journal.append(batch)
-            now = time.monotonic()
-            if now - last_beat >= _HEARTBEAT_S:
-                journal.heartbeat()
-                journal.add_degraded(r for s in self.sources for r in s.degraded_reasons())
-                last_beat = now
+            try:
+                if batch:
+                    self.events += journal.append(batch)
+                now = time.monotonic()
+                if now - last_beat >= _HEARTBEAT_S:
+                    journal.heartbeat()
+                    journal.add_degraded(r for s in self.sources for r in s.degraded_reasons())
+                    last_beat = now
+            except sqlite3.Error as exc:
+                # Disk full or similar: these events are lost, say so and keep recording (the
+                # snapshot still covers every surviving file).
+                self.lost += len(batch)
+                traceback.print_exc()
+                with contextlib.suppress(sqlite3.Error):
+                    journal.add_degraded([f"journal write failed ({exc}); live events were lost"])
 
     def _persist_sources(self) -> None:
         assert self.journal is not None
@@ -207,7 +217,8 @@ class Recorder:
         return {
             "events": self.events,
             "sources": [s.status().to_dict() for s in self.sources],
-            "degraded": [r for s in self.sources for r in s.degraded_reasons()],
+            "degraded": [r for s in self.sources for r in s.degraded_reasons()]
+            + ([f"{self.lost} live events could not be journaled"] if self.lost else []),
         }
 
     def _serve(self, listener: Listener) -> None:

@@ -390,7 +390,8 @@ def find_session(root: str, state: str | None = None) -> SessionInfo:
             return info
     raise NoSessionError(
         f"no recording session for {root}; start one with 'inspector start {root}' "
-        f"(state directory {state or state_root()})"
+        f"(state directory {state or state_root()}; sessions belong to the user who started "
+        "them, so stop as that user, e.g. with sudo if start ran with sudo)"
     )
 
 

@@ -586,3 +586,26 @@ def test_unicode_and_very_long_paths(tmp_path: Path) -> None:
         str(root / "Ünïcødé 文件" / "アプリ = x.dll"),
         str(root) + ("/" + "d" * 120) * 40 + "/deep.dll",
     }
+
+
+def test_recorder_that_dies_before_ready_is_reported_and_cleaned(tmp_path: Path) -> None:
+    from tracer.errors import RecorderStartError
+    from tracer.session import iter_sessions
+
+    root = tmp_path / "root"
+    root.mkdir()
+    crash = [sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"]
+    with pytest.raises(RecorderStartError, match="did not become ready") as info:
+        start(root, recorder_argv=crash)
+    assert "boom" in str(info.value)
+    assert list(iter_sessions()) == []
+
+
+def test_start_on_something_that_is_not_a_directory(tmp_path: Path) -> None:
+    from tracer.errors import TracerInputError
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(TracerInputError, match="not a directory"):
+        start(tmp_path / "file")
+    with pytest.raises(TracerInputError, match="not a directory"):
+        start(tmp_path / "missing")
