@@ -72,13 +72,46 @@ def test_fanotify_hashes_through_the_fd_after_unlink(tmp_path: Path) -> None:
         time.sleep(0.2)
     finally:
         src.close()
-    (ev,) = events  # the sibling outside the root is filtered out
+    (ev,) = [e for e in events if e.kind is EventKind.WRITTEN]  # the sibling is filtered out
     assert ev.kind is EventKind.WRITTEN
     assert ev.path == str(tmp_path / "a.exe")
     assert ev.content is ContentKind.PE
     assert ev.hashes == {"sha256": hashlib.sha256(data).hexdigest()}
     assert ev.size == len(data)
     assert not src.status().degraded
+
+
+@needs_fanotify
+def test_fanotify_name_events_see_renames_when_they_happen(tmp_path: Path) -> None:
+    root, out = tmp_path / "root", tmp_path / "out"
+    root.mkdir()
+    out.mkdir()
+    events: list[FileEvent] = []
+    src = FanotifySource(Scope(str(root)))
+    src.arm(events.append)
+    try:
+        write_from_child(
+            "import os,sys\nr,o=sys.argv[1],sys.argv[2]\n"
+            "open(r+'/a.tmp','wb').write(b'a')\nos.rename(r+'/a.tmp', r+'/a.dll')\n"
+            "open(r+'/m.dll','wb').write(b'm')\nos.rename(r+'/m.dll', o+'/m.dll')\n"
+            "open(r+'/x','wb').write(b'x')\nos.unlink(r+'/x')\n",
+            str(root),
+            str(out),
+        )
+        time.sleep(0.2)
+    finally:
+        src.close()
+    assert "name events on" in (src.status().detail or "")
+    names = [(e.kind, e.path, e.dest) for e in events if e.kind is not EventKind.WRITTEN]
+    r, o = str(root), str(out)
+    assert names == [
+        (EventKind.CREATED, f"{r}/a.tmp", None),
+        (EventKind.MOVED, f"{r}/a.tmp", f"{r}/a.dll"),
+        (EventKind.CREATED, f"{r}/m.dll", None),
+        (EventKind.MOVED, f"{r}/m.dll", f"{o}/m.dll"),
+        (EventKind.CREATED, f"{r}/x", None),
+        (EventKind.DELETED, f"{r}/x", None),
+    ]
 
 
 def test_fanotify_queue_overflow_marks_degraded() -> None:
