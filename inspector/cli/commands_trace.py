@@ -188,6 +188,43 @@ def register(app: typer.Typer) -> None:
         _render(tracing.scan(path, opts), as_json)
 
     @app.command(context_settings=CONTEXT)
+    def demo(
+        workdir: str | None = typer.Option(
+            None, "--dir", help="Work folder to keep (default: a new temporary folder)."
+        ),
+    ) -> None:
+        """Record a scripted install of fixture PEs, write .cdf/.cat/report, sign and verify."""
+        r = tracing.run_demo(workdir)
+        m = r.outputs.manifest
+        typer.echo(f"recorded {r.root} (sources: {', '.join(s.name for s in m.sources)})")
+        for e in m.entries:
+            rel = e.path[len(r.root) + 1 :] if e.path.startswith(r.root) else e.path
+            why = ",".join(sorted(x.value for x in e.reasons))
+            where = "" if e.exists_at_stop else "  (gone at stop)"
+            typer.echo(f"  {rel:<44} {why:<22} {'catalog' if e.catalogable else '-':<8}{where}")
+        for w in r.outputs.written:
+            typer.echo(f"wrote {w}")
+        v = r.verify
+        sig = "ok" if v.signature is not None and v.signature.ok else "NOT ok"
+        typer.echo(f"signed {r.signed_catalog}: signature {sig}")
+        helper = next((e for e in m.entries if e.path.endswith("nshelper.dll")), None)
+        helper_hashed = helper is not None and bool(helper.hashes_at_close)
+        failed = v.signature is None or not v.signature.ok
+        for member in v.members:
+            name = member.path
+            if member.path == r.helper_copy:
+                name = "nshelper.dll (deleted during install)"
+                if not helper_hashed:
+                    typer.echo(f"  not in the catalog: {name} - no hash at close without fanotify")
+                    continue
+            typer.echo(f"  {'member' if member.ok else 'NOT a member'}: {name}")
+            failed = failed or not member.ok
+        for why in m.degraded:
+            typer.echo(f"degraded: {why}", err=True)
+        if failed:
+            raise typer.Exit(1)
+
+    @app.command(context_settings=CONTEXT)
     def status(
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:

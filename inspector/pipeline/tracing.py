@@ -403,3 +403,98 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- demo -------------------------------------------------------------------------------------
+DEMO_INSTALLER = """
+import os, shutil, subprocess, sys, time
+pe, root, evidence = sys.argv[1], sys.argv[2], sys.argv[3]
+app = os.path.join(root, "Program Files", "DemoApp")
+os.makedirs(os.path.join(app, "scripts"))
+shutil.copy(os.path.join(pe, "hello64.exe"), os.path.join(app, "demoapp.exe"))
+shutil.copy(os.path.join(pe, "version64.dll"), os.path.join(app, "democore.dll"))
+with open(os.path.join(app, "scripts", "setup.ps1"), "w") as f:
+    f.write("Write-Host 'DemoApp installed'\\n")
+with open(os.path.join(app, "README.txt"), "w") as f:
+    f.write("not a binary: listed, not catalogued\\n")
+# An installer plug-in extracted to a temp folder, loaded, then deleted before the end.
+tmp = os.path.join(root, "Temp", "ns4F2A.tmp")
+os.makedirs(tmp)
+helper = os.path.join(tmp, "nshelper.dll")
+shutil.copy(os.path.join(pe, "version32.dll"), helper)
+shutil.copy(helper, evidence)
+LOAD = (
+    "import mmap,sys,time\\nf=open(sys.argv[1],'rb')\\n"
+    "m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_READ)\\ntime.sleep(1.2)"
+)
+subprocess.run([sys.executable, "-c", LOAD, helper], check=True)
+os.unlink(helper)
+os.rmdir(tmp)
+# First run of the app: it maps its DLL.
+subprocess.run([sys.executable, "-c", LOAD, os.path.join(app, "democore.dll")], check=True)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """What ``inspector demo`` did, for rendering."""
+
+    workdir: str
+    root: str
+    outputs: TraceOutputs
+    signed_catalog: str
+    verify: Any
+    """``inspector.pipeline.signing.VerifyReport`` of the signed catalog and the demo's files."""
+    helper_copy: str
+
+
+def run_demo(workdir: str | None = None) -> DemoResult:
+    """Record a scripted install of the repository's fixture PEs, write, sign and verify."""
+    from inspector.pipeline.signing import (
+        load_identity,
+        sign_catalog,
+        verify_catalog,
+    )
+    from tracer.session import STATE_ENV
+
+    repo = Path(__file__).resolve().parents[2]
+    pe, pki = repo / "fixtures" / "pe", repo / "fixtures" / "pki"
+    if not (pe / "hello64.exe").is_file() or not (pki / "leaf.pem").is_file():
+        raise TracerInputError(
+            f"the demo installs the repository's fixture PEs ({pe}); run it from a checkout "
+            "(scripts/demo)"
+        )
+    import subprocess
+    import tempfile
+
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="inspector-demo-"))
+    root, out, evidence = work / "C", work / "out", work / "evidence"
+    for d in (root / "Installers", out, evidence):
+        d.mkdir(parents=True, exist_ok=True)
+    os.environ[STATE_ENV] = str(work / "state")
+    installer = root / "Installers" / "DemoSetup.exe"
+    installer.write_bytes((pe / "hello32.exe").read_bytes())
+    start(str(root), str(installer))
+    helper_copy = evidence / "nshelper.dll"
+    subprocess.run(
+        [sys.executable, "-c", DEMO_INSTALLER, str(pe), str(root), str(helper_copy)], check=True
+    )
+    outputs = stop(
+        str(root),
+        OutputOptions(
+            name=str(out / "DemoApp.cat"), cdf_path=str(out / "DemoApp.cdf"), page_hashes=True
+        ),
+    )
+    identity = load_identity(
+        cert=pki / "leaf.pem", key=pki / "leaf.key.pem", chain=pki / "issuing-ca.pem"
+    )
+    signed = out / "DemoApp.signed.cat"
+    sign_catalog(out / "DemoApp.cat", identity, output=signed)
+    app = root / "Program Files" / "DemoApp"
+    report = verify_catalog(
+        signed,
+        [installer, app / "demoapp.exe", app / "democore.dll", app / "scripts" / "setup.ps1",
+         helper_copy],
+        roots=[pki / "root-ca.pem"],
+    )  # fmt: skip
+    return DemoResult(str(work), str(root), outputs, str(signed), report, str(helper_copy))
