@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
 
+from catalog.der import der_octet_string
 from catalog.errors import CatalogInputError, CatalogVerificationError
 from catalog.pkcs7 import (
     OID_SIPOLICY,
@@ -22,7 +23,6 @@ from catalog.pkcs7 import (
     build_signed_data,
     check_signer_info,
     content_info_for,
-    der_octet_string,
     parse_signed_data,
 )
 from catalog.policy.errors import PolicyInputError, PolicyVerificationError
