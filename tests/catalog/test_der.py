@@ -299,3 +299,17 @@ def test_every_truncation_is_refused_with_an_offset(encoded: bytes, data: st.Dat
     short = encoded[:cut]
     with pytest.raises(DerError, match=r"at byte offset \d+"):
         _walk(short, read_tlv(short, 0))
+
+
+# --- callers that peel one TLV --------------------------------------------------------------------
+
+
+def test_nested_policy_octet_string_is_peeled_with_the_shared_reader() -> None:
+    from catalog.policy.errors import PolicyInputError
+    from catalog.policy.sign import parse_signed_data_octets
+
+    assert parse_signed_data_octets(bytes.fromhex("0403070000")) == bytes.fromhex("070000")
+    long_form = bytes.fromhex("048180") + b"\x07" * 0x80
+    assert parse_signed_data_octets(long_form) == b"\x07" * 0x80
+    with pytest.raises(PolicyInputError, match=r"x\.cip: .*at byte offset 0: OCTET STRING"):
+        parse_signed_data_octets(bytes.fromhex("040907"), "x.cip")
