@@ -190,3 +190,16 @@ def test_pe_over_the_size_limit_streams_to_flat_hashes(
     assert result.authenticode_sha256 is None
     assert result.flat_sha1 is not None
     assert len(result.flat_sha1) == 20
+
+
+def test_streaming_path_handles_files_smaller_than_a_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the thresholds, the chunked reader never reads past a short file's end."""
+    data = bytes(SyntheticPe().build())
+    path = tmp_path / "small.exe"
+    path.write_bytes(data)
+    monkeypatch.setattr(hashing, "SMALL_FILE_LIMIT", 16)
+    streamed = hash_file(path, HashOptions(metadata=False))
+    assert streamed == hash_buffer(data, str(path), HashOptions(metadata=False))
+    assert streamed.flat_sha256 == hashlib.sha256(data).digest()

@@ -8,15 +8,20 @@ hashes must equal hashlib over the bytes; and whenever it calls the result a con
 image hash must be the contiguous formula of formats.md 1.2 A computed here from the raw bytes
 (never over the CheckSum or the certificate entry), and the header page must be formats.md 2.2
 step 1. The offsets are read here with ``struct``, not taken from the code under test.
+A second property compares every mutant the hasher accepts as a PE with osslsigncode's digest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +29,7 @@ from catalog.errors import CatalogError
 from catalog.hashing import HashOptions, hash_buffer
 from catalog.pe_layout import parse_pe_layout
 from catalog.records import FileDigests, FileKind, HashAlgorithm
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require_tool
 
 PE_DIR = FIXTURES / "pe"
 BASE_NAMES = (
@@ -246,3 +251,47 @@ def test_arbitrary_small_inputs(data: bytes) -> None:
         except CatalogError:
             continue
         assert result.flat_sha256 == hashlib.sha256(candidate).digest()
+
+
+@pytest.mark.integration
+def test_mutants_accepted_as_pe_hash_like_osslsigncode() -> None:
+    """Differential oracle: osslsigncode 2.9 on each mutant the hasher calls a conformant PE."""
+    exe = require_tool("osslsigncode")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+
+        @settings(
+            max_examples=300,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(mutated())
+        def check(case: Case) -> None:
+            try:
+                result = hash_buffer(case.data, "<mutated>", HashOptions(metadata=False))
+            except CatalogError:
+                return
+            if result.kind is not FileKind.PE:
+                return
+            path, out = tmp / "mutant.exe", tmp / "mutant.der"
+            path.write_bytes(case.data)
+            for alg in HashAlgorithm:
+                out.unlink(missing_ok=True)
+                proc = subprocess.run(
+                    [exe, "extract-data", "-h", alg.value, "-in", str(path), "-out", str(out)],
+                    capture_output=True,
+                    check=False,
+                )
+                if proc.returncode != 0:
+                    event("osslsigncode refused")
+                    return
+                digest = result.authenticode(alg)
+                assert digest is not None
+                # extract-data ends with the DigestInfo digest, then an empty SignerInfos SET.
+                tail = bytes([0x04, alg.digest_size]) + digest + b"\x31\x00"
+                assert out.read_bytes().endswith(tail), f"{alg.value} differs from osslsigncode"
+            event("agrees with osslsigncode")
+
+        check()
