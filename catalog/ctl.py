@@ -33,9 +33,9 @@ import binascii
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from catalog import asn1
+from catalog import asn1, der
 from catalog.errors import CatalogInputError
 from catalog.records import HashAlgorithm, PageHashTable
 
@@ -150,80 +150,79 @@ class BuiltCatalog:
     @property
     def ctl_contents(self) -> bytes:
         """The CTL's contents octets: what a SignerInfo's messageDigest covers (formats.md 6.1)."""
-        reader = asn1.DerReader(self.ctl)
-        tlv = reader.read(0, len(self.ctl), asn1.TAG_SEQUENCE)
-        return reader.content(tlv)
+        tlv = der.read_tlv(self.ctl, 0, expected=der.TAG_SEQUENCE, what="CertificateTrustList")
+        return self.ctl[tlv.content_start : tlv.end]
 
 
 # Pre-encoded pieces that every member repeats.
-_OID_MEMBERINFO2 = asn1.der_oid(asn1.OID_CAT_MEMBERINFO2)
+_OID_MEMBERINFO2 = der.der_oid(asn1.OID_CAT_MEMBERINFO2)
 _MEMBERINFO2 = {
-    MemberKind.PE: asn1.der_sequence(
-        _OID_MEMBERINFO2, asn1.der_tlv(asn1.TAG_SET, bytes((0x80 | asn1.MEMBERINFO2_PE, 0)))
+    MemberKind.PE: der.der_sequence(
+        _OID_MEMBERINFO2, der.der_tlv(der.TAG_SET, bytes((0x80 | asn1.MEMBERINFO2_PE, 0)))
     ),
-    MemberKind.FLAT: asn1.der_sequence(
-        _OID_MEMBERINFO2, asn1.der_tlv(asn1.TAG_SET, bytes((0x80 | asn1.MEMBERINFO2_FLAT, 0)))
+    MemberKind.FLAT: der.der_sequence(
+        _OID_MEMBERINFO2, der.der_tlv(der.TAG_SET, bytes((0x80 | asn1.MEMBERINFO2_FLAT, 0)))
     ),
 }
 _MEMBERINFO = {
-    kind: asn1.der_sequence(
-        asn1.der_oid(asn1.OID_CAT_MEMBERINFO),
-        asn1.der_tlv(
-            asn1.TAG_SET,
-            asn1.der_sequence(asn1.der_bmp_string(guid), asn1.der_integer(CERT_VERSION)),
+    kind: der.der_sequence(
+        der.der_oid(asn1.OID_CAT_MEMBERINFO),
+        der.der_tlv(
+            der.TAG_SET,
+            der.der_sequence(der.der_bmp_string(guid), der.der_integer(CERT_VERSION)),
         ),
     )
     for kind, guid in ((MemberKind.PE, asn1.SIP_GUID_PE), (MemberKind.FLAT, asn1.SIP_GUID_FLAT))
 }
-_OID_NAMEVALUE = asn1.der_oid(asn1.OID_CAT_NAMEVALUE)
-_OID_INDIRECT = asn1.der_oid(asn1.OID_SPC_INDIRECT_DATA)
-_PE_DATA_OID = asn1.der_oid(asn1.OID_SPC_PE_IMAGE_DATA)
-_FLAT_DATA = asn1.der_sequence(asn1.der_oid(asn1.OID_SPC_CAB_DATA), EMPTY_SPC_LINK)
-_PE_DATA_NO_PAGES = asn1.der_sequence(
-    _PE_DATA_OID, asn1.der_sequence(SPC_PE_IMAGE_FLAGS, EMPTY_FILE_LINK)
+_OID_NAMEVALUE = der.der_oid(asn1.OID_CAT_NAMEVALUE)
+_OID_INDIRECT = der.der_oid(asn1.OID_SPC_INDIRECT_DATA)
+_PE_DATA_OID = der.der_oid(asn1.OID_SPC_PE_IMAGE_DATA)
+_FLAT_DATA = der.der_sequence(der.der_oid(asn1.OID_SPC_CAB_DATA), EMPTY_SPC_LINK)
+_PE_DATA_NO_PAGES = der.der_sequence(
+    _PE_DATA_OID, der.der_sequence(SPC_PE_IMAGE_FLAGS, EMPTY_FILE_LINK)
 )
 _DIGEST_ALG = {
-    HashAlgorithm.SHA1: asn1.der_algorithm_identifier(asn1.OID_SHA1),
-    HashAlgorithm.SHA256: asn1.der_algorithm_identifier(asn1.OID_SHA256),
+    HashAlgorithm.SHA1: der.der_algorithm_identifier(asn1.OID_SHA1),
+    HashAlgorithm.SHA256: der.der_algorithm_identifier(asn1.OID_SHA256),
 }
 _PAGE_OID = {
     HashAlgorithm.SHA1: asn1.OID_PAGE_HASHES_V1,
     HashAlgorithm.SHA256: asn1.OID_PAGE_HASHES_V2,
 }
 _SUBJECT_ALG = {
-    1: asn1.der_algorithm_identifier(asn1.OID_CATALOG_LIST_MEMBER),
-    2: asn1.der_algorithm_identifier(asn1.OID_CATALOG_LIST_MEMBER2),
+    1: der.der_algorithm_identifier(asn1.OID_CATALOG_LIST_MEMBER),
+    2: der.der_algorithm_identifier(asn1.OID_CATALOG_LIST_MEMBER2),
 }
-_SUBJECT_USAGE = asn1.der_sequence(asn1.der_oid(asn1.OID_CATALOG_LIST))
+_SUBJECT_USAGE = der.der_sequence(der.der_oid(asn1.OID_CATALOG_LIST))
 
 
 def encode_name_value(attr: NameValue) -> bytes:
     """CAT_NAMEVALUE ``SEQUENCE { tag BMPString, flags INTEGER, value OCTET STRING }``."""
-    return asn1.der_sequence(
-        asn1.der_bmp_string(attr.name),
-        asn1.der_integer(attr.stored_flags),
-        asn1.der_octet_string(attr.value),
+    return der.der_sequence(
+        der.der_bmp_string(attr.name),
+        der.der_integer(attr.stored_flags),
+        der.der_octet_string(attr.value),
     )
 
 
 def _name_value_attribute(attr: NameValue) -> bytes:
-    return asn1.der_sequence(_OID_NAMEVALUE, asn1.der_tlv(asn1.TAG_SET, encode_name_value(attr)))
+    return der.der_sequence(_OID_NAMEVALUE, der.der_tlv(der.TAG_SET, encode_name_value(attr)))
 
 
 def encode_page_hash_link(table: PageHashTable) -> bytes:
     """SpcPeImageData's ``[0] EXPLICIT SpcLink`` carrying the page-hash moniker (formats.md 2.3)."""
-    serialized = asn1.der_tlv(
-        asn1.TAG_SET,
-        asn1.der_sequence(
-            asn1.der_oid(_PAGE_OID[table.algorithm]),
-            asn1.der_tlv(asn1.TAG_SET, asn1.der_octet_string(table.to_bytes())),
+    serialized = der.der_tlv(
+        der.TAG_SET,
+        der.der_sequence(
+            der.der_oid(_PAGE_OID[table.algorithm]),
+            der.der_tlv(der.TAG_SET, der.der_octet_string(table.to_bytes())),
         ),
     )
-    moniker = asn1.der_tlv(
+    moniker = der.der_tlv(
         0xA1,
-        asn1.der_octet_string(asn1.SPC_PAGE_HASH_CLASS_ID) + asn1.der_octet_string(serialized),
+        der.der_octet_string(asn1.SPC_PAGE_HASH_CLASS_ID) + der.der_octet_string(serialized),
     )
-    return asn1.der_tlv(0xA0, moniker)
+    return der.der_tlv(0xA0, moniker)
 
 
 def encode_indirect_data(
@@ -235,12 +234,10 @@ def encode_indirect_data(
     elif table is None:
         data = _PE_DATA_NO_PAGES
     else:
-        data = asn1.der_sequence(
-            _PE_DATA_OID, asn1.der_sequence(SPC_PE_IMAGE_FLAGS, encode_page_hash_link(table))
+        data = der.der_sequence(
+            _PE_DATA_OID, der.der_sequence(SPC_PE_IMAGE_FLAGS, encode_page_hash_link(table))
         )
-    return asn1.der_sequence(
-        data, asn1.der_sequence(_DIGEST_ALG[alg], asn1.der_octet_string(digest))
-    )
+    return der.der_sequence(data, der.der_sequence(_DIGEST_ALG[alg], der.der_octet_string(digest)))
 
 
 def v1_identifier(sha1: bytes) -> bytes:
@@ -278,7 +275,7 @@ def _page_table(member: CatalogMember, alg: HashAlgorithm) -> PageHashTable | No
 
 
 def _subject(identifier: bytes, attributes: list[bytes]) -> bytes:
-    return asn1.der_sequence(asn1.der_octet_string(identifier), asn1.der_set_of(attributes))
+    return der.der_sequence(der.der_octet_string(identifier), der.der_set_of(attributes))
 
 
 def _member_subjects(version: int, member: CatalogMember) -> list[tuple[bytes, bytes]]:
@@ -312,8 +309,8 @@ def _member_subjects(version: int, member: CatalogMember) -> list[tuple[bytes, b
 def _indirect_attribute(
     kind: MemberKind, alg: HashAlgorithm, digest: bytes, table: PageHashTable | None
 ) -> bytes:
-    return asn1.der_sequence(
-        _OID_INDIRECT, asn1.der_tlv(asn1.TAG_SET, encode_indirect_data(kind, alg, digest, table))
+    return der.der_sequence(
+        _OID_INDIRECT, der.der_tlv(der.TAG_SET, encode_indirect_data(kind, alg, digest, table))
     )
 
 
@@ -321,22 +318,17 @@ def encode_time(when: datetime) -> bytes:
     """UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5), whole seconds, UTC."""
     if when.tzinfo is None:
         raise CatalogInputError("thisUpdate must be timezone-aware (UTC)")
-    utc = when.astimezone(UTC)
-    if 1950 <= utc.year < 2050:
-        return asn1.der_tlv(asn1.TAG_UTC_TIME, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return asn1.der_tlv(
-        asn1.TAG_GENERALIZED_TIME, f"{utc.year:04d}{utc:%m%d%H%M%S}Z".encode("ascii")
-    )
+    return der.der_time(when)
 
 
 def _extensions(attributes: tuple[NameValue, ...]) -> bytes:
     if not attributes:
         return b""
     exts = [
-        asn1.der_sequence(_OID_NAMEVALUE, asn1.der_octet_string(encode_name_value(a)))
+        der.der_sequence(_OID_NAMEVALUE, der.der_octet_string(encode_name_value(a)))
         for a in attributes
     ]
-    return asn1.der_tlv(0xA0, asn1.der_sequence(*exts))
+    return der.der_tlv(0xA0, der.der_sequence(*exts))
 
 
 def derive_list_identifier(version: int, subjects: bytes, extensions: bytes) -> bytes:
@@ -351,11 +343,11 @@ def derive_list_identifier(version: int, subjects: bytes, extensions: bytes) -> 
 
 def wrap_unsigned(ctl: bytes) -> bytes:
     """ContentInfo SignedData (version 1, no digest algorithms, no signers) around a CTL (4.1)."""
-    content_info = asn1.der_sequence(asn1.der_oid(asn1.OID_CTL), asn1.der_tlv(0xA0, ctl))
-    signed_data = asn1.der_sequence(
-        asn1.der_integer(1), asn1.der_tlv(asn1.TAG_SET, b""), content_info, asn1.der_set_of([])
+    content_info = der.der_sequence(der.der_oid(asn1.OID_CTL), der.der_tlv(0xA0, ctl))
+    signed_data = der.der_sequence(
+        der.der_integer(1), der.der_tlv(der.TAG_SET, b""), content_info, der.der_set_of([])
     )
-    return asn1.der_sequence(asn1.der_oid(asn1.OID_SIGNED_DATA), asn1.der_tlv(0xA0, signed_data))
+    return der.der_sequence(der.der_oid(asn1.OID_SIGNED_DATA), der.der_tlv(0xA0, signed_data))
 
 
 def build_catalog(spec: CatalogSpec) -> BuiltCatalog:
@@ -381,12 +373,12 @@ def build_catalog(spec: CatalogSpec) -> BuiltCatalog:
             if position == 0:  # report the file once, for its primary subject
                 collapsed.append(drop[1])
     subjects = b"".join(chosen[ident][0] for ident in sorted(chosen))
-    trusted = asn1.der_tlv(asn1.TAG_SEQUENCE, subjects) if chosen else b""
+    trusted = der.der_tlv(der.TAG_SEQUENCE, subjects) if chosen else b""
     extensions = _extensions(spec.attributes)
     list_id = spec.list_identifier or derive_list_identifier(spec.version, trusted, extensions)
-    ctl = asn1.der_sequence(
+    ctl = der.der_sequence(
         _SUBJECT_USAGE,
-        asn1.der_octet_string(list_id),
+        der.der_octet_string(list_id),
         encode_time(spec.this_update),
         _SUBJECT_ALG[spec.version],
         trusted,

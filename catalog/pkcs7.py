@@ -24,6 +24,23 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from catalog.der import (
+    TAG_INTEGER,
+    TAG_SEQUENCE,
+    TAG_SET,
+    children,
+    der_algorithm_identifier,
+    der_attribute,
+    der_integer,
+    der_octet_string,
+    der_oid,
+    der_sequence,
+    der_set_of,
+    der_time,
+    der_tlv,
+    oid_of,
+    read_tlv,
+)
 from catalog.errors import CatalogInputError, CatalogVerificationError
 
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -43,120 +60,6 @@ Signer = Callable[[bytes], bytes]
 """RSASSA-PKCS1-v1_5 with SHA256 over the given bytes (a key in memory today, PKCS#11 later)."""
 Timestamper = Callable[[bytes], bytes]
 """Given the SignerInfo's encryptedDigest, return an RFC 3161 TimeStampToken (DER ContentInfo)."""
-
-
-# --- DER primitives ------------------------------------------------------------------------------
-
-
-def der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
-
-
-def tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + der_length(len(content)) + content
-
-
-def der_sequence(*parts: bytes) -> bytes:
-    return tlv(0x30, b"".join(parts))
-
-
-def der_set(parts: Sequence[bytes], tag: int = 0x31) -> bytes:
-    """A DER SET OF: elements sorted by their encodings (X.690 11.6)."""
-    return tlv(tag, b"".join(sorted(parts)))
-
-
-def der_oid(dotted: str) -> bytes:
-    encoded: bytes = core.ObjectIdentifier(dotted).dump()
-    return encoded
-
-
-def der_integer(value: int) -> bytes:
-    encoded: bytes = core.Integer(value).dump()
-    return encoded
-
-
-def der_octet_string(value: bytes) -> bytes:
-    return tlv(0x04, value)
-
-
-DER_NULL = b"\x05\x00"
-
-
-def der_algorithm(dotted: str) -> bytes:
-    """AlgorithmIdentifier with explicit NULL parameters (what Windows writes for sha256/rsa)."""
-    return der_sequence(der_oid(dotted), DER_NULL)
-
-
-def der_time(when: dt.datetime) -> bytes:
-    """RFC 5280 Time: UTCTime for 1950-2049, else GeneralizedTime; UTC, whole seconds."""
-    utc = when.astimezone(dt.UTC)
-    if 1950 <= utc.year < 2050:
-        return tlv(0x17, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return tlv(0x18, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
-
-
-def der_attribute(oid: str, value: bytes) -> bytes:
-    return der_sequence(der_oid(oid), der_set([value]))
-
-
-@dataclass(frozen=True, slots=True)
-class Tlv:
-    """One DER element inside a buffer: tag byte, where its contents start, where it ends."""
-
-    tag: int
-    start: int
-    contents_start: int
-    end: int
-
-
-def read_tlv(data: bytes, pos: int, limit: int, what: str) -> Tlv:
-    """Read one definite-length DER element at ``pos`` that must end by ``limit``."""
-    if pos + 2 > limit:
-        raise CatalogInputError(f"truncated DER: {what} at offset {pos} runs past the end")
-    tag = data[pos]
-    if tag & 0x1F == 0x1F:
-        raise CatalogInputError(f"unsupported multi-byte DER tag in {what} at offset {pos}")
-    first = data[pos + 1]
-    head = pos + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4:
-            raise CatalogInputError(
-                f"{what} at offset {pos} uses an indefinite or oversized length (not DER)"
-            )
-        if head + count > limit:
-            raise CatalogInputError(f"truncated DER: length of {what} at offset {pos}")
-        length = int.from_bytes(data[head : head + count], "big")
-        head += count
-    end = head + length
-    if end > limit:
-        raise CatalogInputError(
-            f"truncated DER: {what} at offset {pos} claims {length} bytes, only "
-            f"{limit - head} remain (the file is cut short or not DER)"
-        )
-    return Tlv(tag, pos, head, end)
-
-
-def read_children(data: bytes, parent: Tlv, what: str) -> list[Tlv]:
-    out: list[Tlv] = []
-    pos = parent.contents_start
-    while pos < parent.end:
-        child = read_tlv(data, pos, parent.end, what)
-        out.append(child)
-        pos = child.end
-    return out
-
-
-def _oid_at(data: bytes, item: Tlv, what: str) -> str:
-    if item.tag != 0x06:
-        raise CatalogInputError(f"{what} at offset {item.start} is not an OBJECT IDENTIFIER")
-    dotted: str = core.ObjectIdentifier.load(data[item.start : item.end]).dotted
-    return dotted
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -201,32 +104,37 @@ def _parse(data: bytes) -> SignedDataParts:
         raise CatalogInputError("the file is empty")
     if data[0] != 0x30:
         raise CatalogInputError(f"the first byte is 0x{data[0]:02X}, not a DER SEQUENCE (0x30)")
-    outer = read_tlv(data, 0, n, "ContentInfo")
+    outer = read_tlv(data, 0, n, what="ContentInfo")
     # Tools pad signatures to 8 bytes; tolerate trailing zeros, nothing else.
     if data[outer.end :].strip(b"\0"):
         raise CatalogInputError(f"{n - outer.end} unexpected bytes after the ContentInfo")
-    kids = read_children(data, outer, "ContentInfo")
-    if len(kids) != 2 or _oid_at(data, kids[0], "contentType") != OID_SIGNED_DATA:
+    kids = children(data, outer, what="ContentInfo")
+    if len(kids) != 2 or oid_of(data, kids[0], "contentType") != OID_SIGNED_DATA:
         raise CatalogInputError("the ContentInfo is not signedData (1.2.840.113549.1.7.2)")
     if kids[1].tag != 0xA0:
         raise CatalogInputError("the signedData content is not [0] EXPLICIT")
-    sd_items = read_children(data, kids[1], "content")
-    if len(sd_items) != 1 or sd_items[0].tag != 0x30:
+    sd_items = children(data, kids[1], what="content")
+    if len(sd_items) != 1 or sd_items[0].tag != TAG_SEQUENCE:
         raise CatalogInputError("the signedData content is not one SEQUENCE")
-    fields = read_children(data, sd_items[0], "SignedData")
-    if len(fields) < 4 or fields[0].tag != 0x02 or fields[1].tag != 0x31 or fields[2].tag != 0x30:
+    fields = children(data, sd_items[0], what="SignedData")
+    if (
+        len(fields) < 4
+        or fields[0].tag != TAG_INTEGER
+        or fields[1].tag != TAG_SET
+        or fields[2].tag != TAG_SEQUENCE
+    ):
         raise CatalogInputError("SignedData lacks version/digestAlgorithms/contentInfo")
     digest_algs = tuple(
-        data[t.start : t.end] for t in read_children(data, fields[1], "digestAlgorithms")
+        data[t.start : t.end] for t in children(data, fields[1], what="digestAlgorithms")
     )
     ci = fields[2]
-    ci_kids = read_children(data, ci, "contentInfo")
+    ci_kids = children(data, ci, what="contentInfo")
     if not ci_kids:
         raise CatalogInputError("the inner contentInfo is empty")
-    content_type = _oid_at(data, ci_kids[0], "inner contentType")
+    content_type = oid_of(data, ci_kids[0], "inner contentType")
     if len(ci_kids) < 2 or ci_kids[1].tag != 0xA0:
         raise CatalogInputError(f"the inner content ({content_type}) is absent (detached)")
-    inner = read_children(data, ci_kids[1], "inner content")
+    inner = children(data, ci_kids[1], what="inner content")
     if len(inner) != 1:
         raise CatalogInputError("the inner [0] content does not hold exactly one element")
     content_el = inner[0]
@@ -234,19 +142,19 @@ def _parse(data: bytes) -> SignedDataParts:
     certificates: tuple[bytes, ...] = ()
     if rest and rest[0].tag == 0xA0:
         certificates = tuple(
-            data[t.start : t.end] for t in read_children(data, rest[0], "certificates")
+            data[t.start : t.end] for t in children(data, rest[0], what="certificates")
         )
         rest = rest[1:]
     if rest and rest[0].tag == 0xA1:  # crls [1] IMPLICIT: dropped on re-signing
         rest = rest[1:]
-    if len(rest) != 1 or rest[0].tag != 0x31:
+    if len(rest) != 1 or rest[0].tag != TAG_SET:
         raise CatalogInputError("SignedData has no signerInfos SET where expected")
-    signer_infos = tuple(data[t.start : t.end] for t in read_children(data, rest[0], "signerInfo"))
+    signer_infos = tuple(data[t.start : t.end] for t in children(data, rest[0], what="signerInfo"))
     return SignedDataParts(
         content_type=content_type,
         content_info=data[ci.start : ci.end],
         content=data[content_el.start : content_el.end],
-        content_octets_offset=content_el.contents_start - content_el.start,
+        content_octets_offset=content_el.content_start - content_el.start,
         certificates=certificates,
         signer_infos=signer_infos,
         digest_algorithms=digest_algs,
@@ -274,7 +182,7 @@ def _spc_opus_info(options: SignOptions) -> bytes | None:
     parts: list[bytes] = []
     if options.program_name is not None:
         # [0] EXPLICIT SpcString, choice unicode [0] IMPLICIT BMPString (UTF-16BE).
-        parts.append(tlv(0xA0, tlv(0x80, options.program_name.encode("utf-16-be"))))
+        parts.append(der_tlv(0xA0, der_tlv(0x80, options.program_name.encode("utf-16-be"))))
     if options.more_info_url is not None:
         try:
             url = options.more_info_url.encode("ascii")
@@ -284,14 +192,14 @@ def _spc_opus_info(options: SignOptions) -> bytes | None:
                 "IA5String); percent-encode it"
             ) from exc
         # [1] EXPLICIT SpcLink, choice url [0] IMPLICIT IA5String.
-        parts.append(tlv(0xA1, tlv(0x80, url)))
+        parts.append(der_tlv(0xA1, der_tlv(0x80, url)))
     return der_sequence(*parts)
 
 
 def authenticated_attributes(
     content_type: str, content_octets: bytes, options: SignOptions
 ) -> list[bytes]:
-    """The DER Attribute elements of formats.md 6.1 (unsorted; ``der_set`` sorts them)."""
+    """The DER Attribute elements of formats.md 6.1 (unsorted; ``der_set_of`` sorts them)."""
     attrs = [
         der_attribute(OID_CONTENT_TYPE, der_oid(content_type)),
         der_attribute(
@@ -332,36 +240,36 @@ def build_signed_data(
     certificate SET is DER-sorted, as DER requires.
     """
     attrs = authenticated_attributes(content_type, content_octets, options)
-    signed_attrs_set = der_set(attrs)  # the bytes that are signed: tag 0x31 (formats.md 6.1)
+    signed_attrs_set = der_set_of(attrs)  # the bytes that are signed: tag 0x31 (formats.md 6.1)
     signature = signer(signed_attrs_set)
     signer_info_parts = [
         der_integer(1),
         issuer_and_serial(leaf),
-        der_algorithm(OID_SHA256),
+        der_algorithm_identifier(OID_SHA256),
         b"\xa0" + signed_attrs_set[1:],  # same contents, [0] IMPLICIT
-        der_algorithm(OID_RSA_ENCRYPTION),
+        der_algorithm_identifier(OID_RSA_ENCRYPTION),
         der_octet_string(signature),
     ]
     if timestamper is not None:
         token = timestamper(signature)
         signer_info_parts.append(
-            der_set([der_attribute(OID_MS_RFC3161_TIMESTAMP, token)], tag=0xA1)
+            der_set_of([der_attribute(OID_MS_RFC3161_TIMESTAMP, token)], tag=0xA1)
         )
     signer_info = der_sequence(*signer_info_parts)
     certs = sorted({leaf, *extra_certificates})
     signed_data = der_sequence(
         der_integer(1),
-        der_set([der_algorithm(OID_SHA256)]),
+        der_set_of([der_algorithm_identifier(OID_SHA256)]),
         content_info,
-        tlv(0xA0, b"".join(certs)),
-        der_set([signer_info]),
+        der_tlv(0xA0, b"".join(certs)),
+        der_set_of([signer_info]),
     )
-    return der_sequence(der_oid(OID_SIGNED_DATA), tlv(0xA0, signed_data))
+    return der_sequence(der_oid(OID_SIGNED_DATA), der_tlv(0xA0, signed_data))
 
 
 def content_info_for(content_type: str, content: bytes) -> bytes:
     """A fresh inner contentInfo: ``SEQUENCE { type, [0] EXPLICIT content }`` (content is a TLV)."""
-    return der_sequence(der_oid(content_type), tlv(0xA0, content))
+    return der_sequence(der_oid(content_type), der_tlv(0xA0, content))
 
 
 def resign(

@@ -18,8 +18,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from catalog import asn1
-from catalog.asn1 import DerError, DerReader, Tlv
 from catalog.ctl import FLAG_BASE64, NameValue
+from catalog.der import (
+    TAG_BIT_STRING,
+    TAG_BMP_STRING,
+    TAG_GENERALIZED_TIME,
+    TAG_INTEGER,
+    TAG_OCTET_STRING,
+    TAG_SEQUENCE,
+    TAG_SET,
+    TAG_UTC_TIME,
+    DerError,
+    Tlv,
+    children,
+    read_oid,
+    read_tlv,
+)
 from catalog.errors import CatalogInputError
 from catalog.records import HashAlgorithm, PageHashTable
 
@@ -159,49 +173,49 @@ class ParsedCatalog:
 
 class _Parser:
     def __init__(self, data: bytes) -> None:
-        self.r = DerReader(data)
+        self.data = data
 
     def expect_oid(self, offset: int, limit: int, oid: str, what: str) -> Tlv:
-        found, tlv = self.r.oid(offset, limit, what)
+        found, tlv = read_oid(self.data, offset, limit, what)
         if found != oid:
             raise DerError(offset, f"expected {what} {oid}, found {found}: not a Windows catalog")
         return tlv
 
     def catalog(self) -> ParsedCatalog:
-        r = self.r
-        size = len(r.data)
-        outer = r.read(0, size, asn1.TAG_SEQUENCE, "PKCS#7 ContentInfo")
-        if outer.end != size and any(r.data[outer.end :]):
+        d = self.data
+        size = len(d)
+        outer = read_tlv(d, 0, size, TAG_SEQUENCE, "PKCS#7 ContentInfo")
+        if outer.end != size and any(d[outer.end :]):
             raise DerError(outer.end, "unexpected data after the PKCS#7 ContentInfo")
         oid_tlv = self.expect_oid(
             outer.content_start, outer.end, asn1.OID_SIGNED_DATA, "SignedData"
         )
-        explicit = r.read(oid_tlv.end, outer.end, 0xA0, "[0] content of ContentInfo")
-        sd = r.read(explicit.content_start, explicit.end, asn1.TAG_SEQUENCE, "SignedData")
-        version = r.read(sd.content_start, sd.end, asn1.TAG_INTEGER, "SignedData version")
-        algs = r.read(version.end, sd.end, asn1.TAG_SET, "SignedData digestAlgorithms")
-        eci = r.read(algs.end, sd.end, asn1.TAG_SEQUENCE, "SignedData contentInfo")
+        explicit = read_tlv(d, oid_tlv.end, outer.end, 0xA0, "[0] content of ContentInfo")
+        sd = read_tlv(d, explicit.content_start, explicit.end, TAG_SEQUENCE, "SignedData")
+        version = read_tlv(d, sd.content_start, sd.end, TAG_INTEGER, "SignedData version")
+        algs = read_tlv(d, version.end, sd.end, TAG_SET, "SignedData digestAlgorithms")
+        eci = read_tlv(d, algs.end, sd.end, TAG_SEQUENCE, "SignedData contentInfo")
         ctype = self.expect_oid(eci.content_start, eci.end, asn1.OID_CTL, "contentType szOID_CTL")
-        wrapper = r.read(ctype.end, eci.end, 0xA0, "[0] CTL content")
-        inner = r.read(wrapper.content_start, wrapper.end, what="CertificateTrustList")
-        if inner.tag == asn1.TAG_OCTET_STRING:  # tolerate a CTL wrapped the PKCS#7 "data" way
-            inner = r.read(inner.content_start, inner.end, asn1.TAG_SEQUENCE, "CTL")
-        elif inner.tag != asn1.TAG_SEQUENCE:
+        wrapper = read_tlv(d, ctype.end, eci.end, 0xA0, "[0] CTL content")
+        inner = read_tlv(d, wrapper.content_start, wrapper.end, what="CertificateTrustList")
+        if inner.tag == TAG_OCTET_STRING:  # tolerate a CTL wrapped the PKCS#7 "data" way
+            inner = read_tlv(d, inner.content_start, inner.end, TAG_SEQUENCE, "CTL")
+        elif inner.tag != TAG_SEQUENCE:
             raise DerError(inner.start, "expected the CertificateTrustList SEQUENCE")
         pos = eci.end
         certificates: list[bytes] = []
-        if pos < sd.end and r.data[pos] == 0xA0:
-            certs = r.read(pos, sd.end, 0xA0, "certificates")
-            certificates = [r.raw(c) for c in r.children(certs)]
+        if pos < sd.end and d[pos] == 0xA0:
+            certs = read_tlv(d, pos, sd.end, 0xA0, "certificates")
+            certificates = [d[c.start : c.end] for c in children(d, certs)]
             pos = certs.end
-        if pos < sd.end and r.data[pos] == 0xA1:
-            pos = r.read(pos, sd.end, 0xA1, "crls").end
-        signers = r.read(pos, sd.end, asn1.TAG_SET, "SignedData signerInfos")
+        if pos < sd.end and d[pos] == 0xA1:
+            pos = read_tlv(d, pos, sd.end, 0xA1, "crls").end
+        signers = read_tlv(d, pos, sd.end, TAG_SET, "SignedData signerInfos")
         return self.ctl(
             inner,
-            digest_algorithms=tuple(r.raw(a) for a in r.children(algs)),
+            digest_algorithms=tuple(d[a.start : a.end] for a in children(d, algs)),
             certificates=tuple(certificates),
-            signer_infos=tuple(r.raw(s) for s in r.children(signers)),
+            signer_infos=tuple(d[s.start : s.end] for s in children(d, signers)),
         )
 
     def ctl(
@@ -212,60 +226,62 @@ class _Parser:
         certificates: tuple[bytes, ...],
         signer_infos: tuple[bytes, ...],
     ) -> ParsedCatalog:
-        r = self.r
-        items = r.children(ctl)
+        d = self.data
+        items = children(d, ctl)
         idx = 0
 
         def peek(tag: int) -> bool:
             return idx < len(items) and items[idx].tag == tag
 
         ctl_version = 0
-        if peek(asn1.TAG_INTEGER):
-            ctl_version = int.from_bytes(r.content(items[idx]), "big", signed=True)
+        if peek(TAG_INTEGER):
+            ctl_version = int.from_bytes(
+                d[items[idx].content_start : items[idx].end], "big", signed=True
+            )
             idx += 1
-        if not peek(asn1.TAG_SEQUENCE):
+        if not peek(TAG_SEQUENCE):
             raise DerError(self._at(items, idx, ctl), "expected the CTL subjectUsage SEQUENCE")
-        usage = [r.oid(c.start, c.end, "subjectUsage")[0] for c in r.children(items[idx])]
+        usage = [read_oid(d, c.start, c.end, "subjectUsage")[0] for c in children(d, items[idx])]
         if asn1.OID_CATALOG_LIST not in usage:
             raise DerError(items[idx].start, f"CTL usage {usage} is not a catalog list (12.1.1)")
         idx += 1
         list_id = None
-        if peek(asn1.TAG_OCTET_STRING):
-            list_id = r.content(items[idx])
+        if peek(TAG_OCTET_STRING):
+            list_id = d[items[idx].content_start : items[idx].end]
             idx += 1
-        if peek(asn1.TAG_INTEGER):
+        if peek(TAG_INTEGER):
             idx += 1
-        if not (peek(asn1.TAG_UTC_TIME) or peek(asn1.TAG_GENERALIZED_TIME)):
+        if not (peek(TAG_UTC_TIME) or peek(TAG_GENERALIZED_TIME)):
             raise DerError(self._at(items, idx, ctl), "expected the CTL thisUpdate time")
         this_update = self.time(items[idx])
         idx += 1
-        if peek(asn1.TAG_UTC_TIME) or peek(asn1.TAG_GENERALIZED_TIME):
+        if peek(TAG_UTC_TIME) or peek(TAG_GENERALIZED_TIME):
             idx += 1  # nextUpdate: catalogs never carry it
-        if not peek(asn1.TAG_SEQUENCE):
+        if not peek(TAG_SEQUENCE):
             raise DerError(self._at(items, idx, ctl), "expected the CTL subjectAlgorithm")
         alg_tlv = items[idx]
-        subject_alg = r.oid(alg_tlv.content_start, alg_tlv.end, "subjectAlgorithm")[0]
+        subject_alg = read_oid(d, alg_tlv.content_start, alg_tlv.end, "subjectAlgorithm")[0]
         idx += 1
         members: list[CatalogEntry] = []
-        if peek(asn1.TAG_SEQUENCE):
-            members = [self.subject(s) for s in r.children(items[idx])]
+        if peek(TAG_SEQUENCE):
+            members = [self.subject(s) for s in children(d, items[idx])]
             idx += 1
         attributes: list[NameValue] = []
         others: list[tuple[str, bytes]] = []
         if peek(0xA0):
-            seq = r.read(items[idx].content_start, items[idx].end, asn1.TAG_SEQUENCE, "extensions")
-            for ext in r.children(seq):
-                oid, oid_tlv = r.oid(ext.content_start, ext.end, "extension id")
-                value = r.read(oid_tlv.end, ext.end, what="extension value")
+            seq = read_tlv(d, items[idx].content_start, items[idx].end, TAG_SEQUENCE, "extensions")
+            for ext in children(d, seq):
+                oid, oid_tlv = read_oid(d, ext.content_start, ext.end, "extension id")
+                value = read_tlv(d, oid_tlv.end, ext.end, what="extension value")
                 if value.tag == 0x01:  # critical BOOLEAN: MakeCat omits it, others may not
-                    value = r.read(value.end, ext.end, asn1.TAG_OCTET_STRING, "extnValue")
-                elif value.tag != asn1.TAG_OCTET_STRING:
+                    value = read_tlv(d, value.end, ext.end, TAG_OCTET_STRING, "extnValue")
+                elif value.tag != TAG_OCTET_STRING:
                     raise DerError(value.start, "expected the extension's OCTET STRING extnValue")
                 if oid == asn1.OID_CAT_NAMEVALUE:
-                    nested = r.read(value.content_start, value.end, asn1.TAG_SEQUENCE, "NameValue")
+                    nested = read_tlv(d, value.content_start, value.end, TAG_SEQUENCE, "NameValue")
                     attributes.append(self.name_value(nested))
                 else:
-                    others.append((oid, r.content(value)))
+                    others.append((oid, d[value.content_start : value.end]))
             idx += 1
         if idx < len(items):
             raise DerError(items[idx].start, "unexpected element at the end of the CTL")
@@ -281,8 +297,8 @@ class _Parser:
             digest_algorithms=digest_algorithms,
             certificates=certificates,
             signer_infos=signer_infos,
-            ctl=r.raw(ctl),
-            ctl_contents=r.content(ctl),
+            ctl=d[ctl.start : ctl.end],
+            ctl_contents=d[ctl.content_start : ctl.end],
         )
 
     @staticmethod
@@ -290,9 +306,9 @@ class _Parser:
         return items[idx].start if idx < len(items) else parent.end
 
     def time(self, tlv: Tlv) -> datetime:
-        text = self.r.content(tlv).decode("ascii", "replace")
+        text = self.data[tlv.content_start : tlv.end].decode("ascii", "replace")
         try:
-            if tlv.tag == asn1.TAG_UTC_TIME:
+            if tlv.tag == TAG_UTC_TIME:
                 parsed = datetime.strptime(text, "%y%m%d%H%M%SZ")
                 # RFC 5280: two-digit years 50-99 are 19xx, 00-49 are 20xx (strptime pivots at 69).
                 year = parsed.year % 100
@@ -304,19 +320,23 @@ class _Parser:
         return parsed.replace(tzinfo=UTC)
 
     def name_value(self, seq: Tlv) -> NameValue:
-        r = self.r
-        tag = r.read(seq.content_start, seq.end, asn1.TAG_BMP_STRING, "NameValue tag")
-        flags = r.read(tag.end, seq.end, asn1.TAG_INTEGER, "NameValue flags")
-        value = r.read(flags.end, seq.end, asn1.TAG_OCTET_STRING, "NameValue value")
+        d = self.data
+        tag = read_tlv(d, seq.content_start, seq.end, TAG_BMP_STRING, "NameValue tag")
+        flags = read_tlv(d, tag.end, seq.end, TAG_INTEGER, "NameValue flags")
+        value = read_tlv(d, flags.end, seq.end, TAG_OCTET_STRING, "NameValue value")
         try:
-            name = r.content(tag).decode("utf-16-be")
+            name = d[tag.content_start : tag.end].decode("utf-16-be")
         except UnicodeDecodeError:
             raise DerError(tag.start, "NameValue tag is not valid UTF-16") from None
-        return NameValue(name, int.from_bytes(r.content(flags), "big"), r.content(value))
+        return NameValue(
+            name,
+            int.from_bytes(d[flags.content_start : flags.end], "big"),
+            d[value.content_start : value.end],
+        )
 
     def subject(self, tlv: Tlv) -> CatalogEntry:
-        r = self.r
-        ident_tlv = r.read(tlv.content_start, tlv.end, asn1.TAG_OCTET_STRING, "subjectIdentifier")
+        d = self.data
+        ident_tlv = read_tlv(d, tlv.content_start, tlv.end, TAG_OCTET_STRING, "subjectIdentifier")
         names: list[NameValue] = []
         others: list[tuple[str, bytes]] = []
         info_type = MemberType.UNKNOWN
@@ -328,19 +348,19 @@ class _Parser:
         data_type = MemberType.UNKNOWN
         compat = True
         if ident_tlv.end < tlv.end:
-            attrs = r.read(ident_tlv.end, tlv.end, asn1.TAG_SET, "subjectAttributes")
-            for attr in r.children(attrs):
-                oid, oid_tlv = r.oid(attr.content_start, attr.end, "attribute type")
-                values = r.read(oid_tlv.end, attr.end, asn1.TAG_SET, "attribute values")
-                members = r.children(values)
+            attrs = read_tlv(d, ident_tlv.end, tlv.end, TAG_SET, "subjectAttributes")
+            for attr in children(d, attrs):
+                oid, oid_tlv = read_oid(d, attr.content_start, attr.end, "attribute type")
+                values = read_tlv(d, oid_tlv.end, attr.end, TAG_SET, "attribute values")
+                members = children(d, values)
                 if not members:
                     raise DerError(values.start, f"attribute {oid} has no value")
                 value = members[0]
                 if oid == asn1.OID_CAT_NAMEVALUE:
-                    names.append(self.name_value(r.read(value.start, values.end, 0x30)))
+                    names.append(self.name_value(read_tlv(d, value.start, values.end, 0x30)))
                 elif oid == asn1.OID_CAT_MEMBERINFO:
-                    guid = r.read(value.content_start, value.end, asn1.TAG_BMP_STRING, "SIP GUID")
-                    sip_guid = r.content(guid).decode("utf-16-be", "replace")
+                    guid = read_tlv(d, value.content_start, value.end, TAG_BMP_STRING, "SIP GUID")
+                    sip_guid = d[guid.content_start : guid.end].decode("utf-16-be", "replace")
                     info_type = _GUID_TYPES.get(sip_guid.upper(), MemberType.UNKNOWN)
                 elif oid == asn1.OID_CAT_MEMBERINFO2:
                     if value.tag & 0xC0 == 0x80:
@@ -349,11 +369,11 @@ class _Parser:
                     compat = False
                     data_type, digest_alg, digest, page_type, table = self.indirect(value)
                 else:
-                    others.append((oid, r.raw(values)))
+                    others.append((oid, d[values.start : values.end]))
         member_type = info_type if info_type is not MemberType.UNKNOWN else data_type
         file_name = next((n for n in names if n.name.lower() == "file"), None)
         return CatalogEntry(
-            identifier=r.content(ident_tlv),
+            identifier=d[ident_tlv.content_start : ident_tlv.end],
             member_type=member_type,
             file_name=None if file_name is None else display_value(file_name),
             digest_algorithm=digest_alg,
@@ -367,51 +387,51 @@ class _Parser:
         )
 
     def indirect(self, tlv: Tlv) -> tuple[MemberType, str, bytes, str | None, PageHashTable | None]:
-        r = self.r
-        if tlv.tag != asn1.TAG_SEQUENCE:
+        d = self.data
+        if tlv.tag != TAG_SEQUENCE:
             raise DerError(tlv.start, "expected the SpcIndirectDataContent SEQUENCE")
-        data = r.read(tlv.content_start, tlv.end, asn1.TAG_SEQUENCE, "SpcAttributeTypeAndValue")
-        dtype, dtype_tlv = r.oid(data.content_start, data.end, "indirect data type")
+        data = read_tlv(d, tlv.content_start, tlv.end, TAG_SEQUENCE, "SpcAttributeTypeAndValue")
+        dtype, dtype_tlv = read_oid(d, data.content_start, data.end, "indirect data type")
         page_type: str | None = None
         table: PageHashTable | None = None
         if dtype == asn1.OID_SPC_PE_IMAGE_DATA and dtype_tlv.end < data.end:
-            page_type, table = self.pe_image_data(r.read(dtype_tlv.end, data.end, 0x30))
-        info = r.read(data.end, tlv.end, asn1.TAG_SEQUENCE, "DigestInfo")
-        alg = r.read(info.content_start, info.end, asn1.TAG_SEQUENCE, "digestAlgorithm")
-        alg_oid = r.oid(alg.content_start, alg.end, "digest algorithm")[0]
-        digest = r.read(alg.end, info.end, asn1.TAG_OCTET_STRING, "digest")
+            page_type, table = self.pe_image_data(read_tlv(d, dtype_tlv.end, data.end, 0x30))
+        info = read_tlv(d, data.end, tlv.end, TAG_SEQUENCE, "DigestInfo")
+        alg = read_tlv(d, info.content_start, info.end, TAG_SEQUENCE, "digestAlgorithm")
+        alg_oid = read_oid(d, alg.content_start, alg.end, "digest algorithm")[0]
+        digest = read_tlv(d, alg.end, info.end, TAG_OCTET_STRING, "digest")
         return (
             _DATA_TYPES.get(dtype, MemberType.UNKNOWN),
             _DIGEST_NAMES.get(alg_oid, alg_oid),
-            r.content(digest),
+            d[digest.content_start : digest.end],
             page_type,
             table,
         )
 
     def pe_image_data(self, tlv: Tlv) -> tuple[str | None, PageHashTable | None]:
         """SpcPeImageData: find the page-hash moniker, if any (formats.md 2.3)."""
-        r = self.r
-        flags = r.read(tlv.content_start, tlv.end, asn1.TAG_BIT_STRING, "SpcPeImageFlags")
+        d = self.data
+        flags = read_tlv(d, tlv.content_start, tlv.end, TAG_BIT_STRING, "SpcPeImageFlags")
         if flags.end >= tlv.end:
             return None, None
-        explicit = r.read(flags.end, tlv.end, 0xA0, "SpcPeImageData file")
-        link = r.read(explicit.content_start, explicit.end, what="SpcLink")
+        explicit = read_tlv(d, flags.end, tlv.end, 0xA0, "SpcPeImageData file")
+        link = read_tlv(d, explicit.content_start, explicit.end, what="SpcLink")
         if link.tag != 0xA1:  # url or file: no page hashes
             return None, None
-        class_id = r.read(link.content_start, link.end, asn1.TAG_OCTET_STRING, "moniker classId")
-        serialized = r.read(class_id.end, link.end, asn1.TAG_OCTET_STRING, "serializedData")
-        if r.content(class_id) != asn1.SPC_PAGE_HASH_CLASS_ID:
+        class_id = read_tlv(d, link.content_start, link.end, TAG_OCTET_STRING, "moniker classId")
+        serialized = read_tlv(d, class_id.end, link.end, TAG_OCTET_STRING, "serializedData")
+        if d[class_id.content_start : class_id.end] != asn1.SPC_PAGE_HASH_CLASS_ID:
             return None, None
-        outer = r.read(serialized.content_start, serialized.end, asn1.TAG_SET, "page-hash SET")
-        attr = r.read(outer.content_start, outer.end, asn1.TAG_SEQUENCE, "page-hash attribute")
-        oid, oid_tlv = r.oid(attr.content_start, attr.end, "page-hash type")
-        values = r.read(oid_tlv.end, attr.end, asn1.TAG_SET, "page-hash values")
-        raw = r.read(values.content_start, values.end, asn1.TAG_OCTET_STRING, "page-hash table")
+        outer = read_tlv(d, serialized.content_start, serialized.end, TAG_SET, "page-hash SET")
+        attr = read_tlv(d, outer.content_start, outer.end, TAG_SEQUENCE, "page-hash attribute")
+        oid, oid_tlv = read_oid(d, attr.content_start, attr.end, "page-hash type")
+        values = read_tlv(d, oid_tlv.end, attr.end, TAG_SET, "page-hash values")
+        raw = read_tlv(d, values.content_start, values.end, TAG_OCTET_STRING, "page-hash table")
         alg = _PAGE_ALGS.get(oid)
         if alg is None:
             return oid, None
         try:
-            return oid, PageHashTable.from_bytes(alg, r.content(raw))
+            return oid, PageHashTable.from_bytes(alg, d[raw.content_start : raw.end])
         except ValueError as exc:
             raise DerError(raw.content_start, str(exc)) from None
 
@@ -454,19 +474,19 @@ def signer_summaries(parsed: ParsedCatalog) -> tuple[SignerSummary, ...]:
             continue
     out: list[SignerSummary] = []
     for raw in parsed.signer_infos:
-        r = DerReader(raw)
+        d = raw
         try:
-            si = r.read(0, len(raw), asn1.TAG_SEQUENCE, "SignerInfo")
-            version = r.read(si.content_start, si.end, asn1.TAG_INTEGER, "version")
-            ias = r.read(version.end, si.end, asn1.TAG_SEQUENCE, "issuerAndSerialNumber")
-            issuer = r.read(ias.content_start, ias.end, asn1.TAG_SEQUENCE, "issuer")
-            serial_tlv = r.read(issuer.end, ias.end, asn1.TAG_INTEGER, "serialNumber")
-            alg = r.read(ias.end, si.end, asn1.TAG_SEQUENCE, "digestAlgorithm")
-            alg_oid = r.oid(alg.content_start, alg.end)[0]
+            si = read_tlv(d, 0, len(raw), TAG_SEQUENCE, "SignerInfo")
+            version = read_tlv(d, si.content_start, si.end, TAG_INTEGER, "version")
+            ias = read_tlv(d, version.end, si.end, TAG_SEQUENCE, "issuerAndSerialNumber")
+            issuer = read_tlv(d, ias.content_start, ias.end, TAG_SEQUENCE, "issuer")
+            serial_tlv = read_tlv(d, issuer.end, ias.end, TAG_INTEGER, "serialNumber")
+            alg = read_tlv(d, ias.end, si.end, TAG_SEQUENCE, "digestAlgorithm")
+            alg_oid = read_oid(d, alg.content_start, alg.end)[0]
         except DerError as exc:
             raise CatalogInputError(f"SignerInfo is malformed: {exc}") from None
-        serial = int.from_bytes(r.content(serial_tlv), "big", signed=True)
-        issuer_der = r.raw(issuer)
+        serial = int.from_bytes(d[serial_tlv.content_start : serial_tlv.end], "big", signed=True)
+        issuer_der = d[issuer.start : issuer.end]
         subject = next(
             (
                 c.subject.rfc4514_string()

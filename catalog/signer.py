@@ -145,7 +145,8 @@ def _same_key(cert: x509.Certificate, key: rsa.RSAPrivateKey) -> bool:
     )
 
 
-def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """``parent`` issued ``child``: names chain and the signature verifies with its key."""
     if child.issuer != parent.subject:
         return False
     try:
@@ -175,7 +176,7 @@ def _order_chain(
     chain: list[x509.Certificate] = []
     current = leaf
     while rest:
-        parent = next((c for c in rest if _issued_by(current, c)), None)
+        parent = next((c for c in rest if issued_by(current, c)), None)
         if parent is None:
             break
         chain.append(parent)

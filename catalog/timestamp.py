@@ -23,8 +23,9 @@ from asn1crypto import algos, tsp
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from catalog.der import TAG_SEQUENCE, children, read_tlv
 from catalog.errors import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
-from catalog.pkcs7 import check_signer_info, parse_signed_data, read_children, read_tlv
+from catalog.pkcs7 import check_signer_info, parse_signed_data
 
 OID_TST_INFO = "1.2.840.113549.1.9.16.1.4"
 
@@ -160,10 +161,10 @@ def parse_response(response: bytes, data: bytes, nonce: int, source: str) -> Tim
     # Parsed by hand at the top level: asn1crypto's TimeStampResp insists on a token, which a
     # rejection (status only) does not carry.
     try:
-        outer = read_tlv(response, 0, len(response), "TimeStampResp")
-        if outer.tag != 0x30:
+        outer = read_tlv(response, 0, what="TimeStampResp")
+        if outer.tag != TAG_SEQUENCE:
             raise CatalogInputError("not a SEQUENCE")
-        kids = read_children(response, outer, "TimeStampResp")
+        kids = children(response, outer, what="TimeStampResp")
         if not kids:
             raise CatalogInputError("empty")
         status_info = tsp.PKIStatusInfo.load(response[kids[0].start : kids[0].end])

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from catalog.ctl import v1_identifier
@@ -38,6 +37,7 @@ from catalog.pkcs7 import (
 )
 from catalog.reader import CatalogEntry, MemberType, ParsedCatalog
 from catalog.records import FileDigests, FileFailure, HashAlgorithm, HashResult
+from catalog.signer import issued_by
 from catalog.timestamp import TimestampInfo, verify_token
 
 
@@ -99,16 +99,6 @@ def _same_cert(a: x509.Certificate, b: x509.Certificate) -> bool:
     return a == b or (a.subject == b.subject and a.public_key() == b.public_key())
 
 
-def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    if child.issuer != parent.subject:
-        return False
-    try:
-        child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 def _build_chain(
     leaf: x509.Certificate, pool: Sequence[x509.Certificate], roots: Sequence[x509.Certificate]
 ) -> tuple[list[x509.Certificate], bool, str | None]:
@@ -120,7 +110,7 @@ def _build_chain(
         if any(_same_cert(current, r) for r in roots):
             return path, True, None
         parent = next(
-            (c for c in candidates if not any(c == p for p in path) and _issued_by(current, c)),
+            (c for c in candidates if not any(c == p for p in path) and issued_by(current, c)),
             None,
         )
         if parent is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
 
+from catalog.der import TAG_OCTET_STRING, der_octet_string, read_tlv
 from catalog.errors import CatalogInputError, CatalogVerificationError
 from catalog.pkcs7 import (
     OID_SIPOLICY,
@@ -22,7 +23,6 @@ from catalog.pkcs7 import (
     build_signed_data,
     check_signer_info,
     content_info_for,
-    der_octet_string,
     parse_signed_data,
 )
 from catalog.policy.errors import PolicyInputError, PolicyVerificationError
@@ -139,7 +139,7 @@ def unwrap_signed_policy(data: bytes, source: str, *, verify: bool = True) -> Si
     # Readers that return the whole OCTET STRING TLV (PKCS#7-era .NET) show a nested 04 here;
     # a raw policy never starts with 0x04 (sipolicy.md 6), so one extra layer is peeled off.
     if raw[:1] == b"\x04":
-        raw = parse_signed_data_octets(raw)
+        raw = parse_signed_data_octets(raw, source)
     subjects: list[str] = []
     digest = ""
     for info in parts.signer_infos:
@@ -158,16 +158,15 @@ def unwrap_signed_policy(data: bytes, source: str, *, verify: bool = True) -> Si
     return SignedPolicy(raw, tuple(subjects), version, digest, verify and bool(subjects))
 
 
-def parse_signed_data_octets(raw: bytes) -> bytes:
+def parse_signed_data_octets(raw: bytes, source: str = "policy") -> bytes:
     """The contents of one DER OCTET STRING TLV."""
-    if len(raw) < 2:
-        raise PolicyInputError("truncated OCTET STRING in the policy content")
-    first = raw[1]
-    if first < 0x80:
-        return raw[2 : 2 + first]
-    n = first & 0x7F
-    length = int.from_bytes(raw[2 : 2 + n], "big")
-    return raw[2 + n : 2 + n + length]
+    try:
+        tlv = read_tlv(raw, 0, expected=TAG_OCTET_STRING, what="nested policy OCTET STRING")
+    except CatalogInputError as exc:
+        raise PolicyInputError(
+            f"{source}: malformed nested OCTET STRING in the policy content ({exc})"
+        ) from None
+    return raw[tlv.content_start : tlv.end]
 
 
 def _signed_data_version(data: bytes) -> int:

@@ -13,16 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalog.der import children, der_oid, read_tlv
 from catalog.errors import CatalogError, CatalogInputError
 from catalog.hashing import HashOptions, HashProgress, hash_paths
 from catalog.pkcs7 import (
     OID_CTL,
     SignedDataParts,
     SignOptions,
-    der_oid,
     parse_signed_data,
-    read_children,
-    read_tlv,
     resign,
 )
 from catalog.reader import parse_catalog
@@ -142,8 +140,8 @@ def ctl_subject_count(parts: SignedDataParts, source: str) -> int:
             f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
         )
     ctl = parts.content
-    outer = read_tlv(ctl, 0, len(ctl), "CertificateTrustList")
-    kids = read_children(ctl, outer, "CertificateTrustList")
+    outer = read_tlv(ctl, 0, what="CertificateTrustList")
+    kids = children(ctl, outer, what="CertificateTrustList")
     if outer.tag != 0x30 or not kids:
         raise CatalogInputError(f"{source}: the catalog content is not a CTL SEQUENCE")
     pos = 1 if kids[0].tag == 0x02 else 0  # version INTEGER DEFAULT 0
@@ -161,7 +159,7 @@ def ctl_subject_count(parts: SignedDataParts, source: str) -> int:
         raise CatalogInputError(f"{source}: the CTL has no thisUpdate time")
     after = times[-1] + 1  # subjectAlgorithm follows thisUpdate (and nextUpdate)
     if after + 1 < len(kids) and kids[after + 1].tag == 0x30:
-        return len(read_children(ctl, kids[after + 1], "trustedSubjects"))
+        return len(children(ctl, kids[after + 1], what="trustedSubjects"))
     return 0
 
 
