@@ -130,3 +130,29 @@ def test_scan_catalog_is_rebuilt_identically_by_makecat_from_its_cdf(
     assert code == 0, err
     assert (tmp_path / "again.cat").read_bytes() == (out / "scan.cat").read_bytes()
     sign_and_verify(tmp_path, out / "scan.cat", [tree / "hello64.exe", tree / "version32.dll"])
+
+
+def test_bad_pes_never_stop_the_trace_and_outputs_are_reproducible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tracer.md 7.18 and 7.24: malformed PEs are catalogued flat or reported; same bytes twice."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for bad in sorted((PE / "bad").iterdir()):
+        shutil.copy(bad, tree / bad.name)
+    (tree / "empty.dll").write_bytes(b"")
+    out = tmp_path / "out"
+    runs = []
+    for _ in range(2):
+        code, _, err = cli(
+            capsys, "scan", str(tree), "-name", str(out / "x.cat"), "-cdfpath", str(out / "x.cdf")
+        )
+        assert code == 0, err
+        runs.append(((out / "x.cat").read_bytes(), (out / "x.cdf").read_bytes()))
+    assert runs[0] == runs[1]
+    report = json.loads((out / "x.report.json").read_text())
+    catalogable = [e for e in report["entries"] if e["catalogable"]]
+    assert catalogable
+    for e in catalogable:
+        hashed = e["hashes_at_stop"]
+        assert hashed is not None or any(e["path"] in w for w in report["warnings"])

@@ -607,3 +607,37 @@ def test_start_on_something_that_is_not_a_directory(tmp_path: Path) -> None:
         start(tmp_path / "file")
     with pytest.raises(TracerInputError, match="not a directory"):
         start(tmp_path / "missing")
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to hand the state directory to another uid")
+def test_state_directory_of_another_user_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracer.session import state_root
+
+    other = tmp_path / "someone-elses"
+    other.mkdir(mode=0o700)
+    os.chown(other, 65534, 65534)
+    with monkeypatch.context() as patch:
+        patch.setenv("INSPECTOR_STATE_DIR", str(other))
+        with pytest.raises(TracerEnvironmentError, match="belongs to uid 65534"):
+            state_root()
+        with pytest.raises(TracerEnvironmentError, match="stop the session as the user"):
+            stop_session(str(tmp_path))
+
+
+def test_without_root_the_capability_report_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracer.recorder import choose_sources
+    from tracer.session import SessionInfo
+    from tracer.sources.base import Scope
+
+    info = SessionInfo("s", str(tmp_path), str(tmp_path), 0, "b", "a")
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "geteuid", lambda: 1000)
+        sources, _warnings, degraded = choose_sources(info, Scope(str(tmp_path)), None)
+    names = {s.name for s in sources}
+    if sys.platform.startswith("linux"):
+        assert names == {"watchdog", "processes"}
+        assert any("fanotify unavailable (not root)" in d for d in degraded)
