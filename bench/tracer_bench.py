@@ -92,15 +92,18 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
         )
         writer_s = float(out.stdout)
-        # Wait until the recorder has journaled the burst (or gives up after 60 s).
+        # Wait until the recorder's journal stops growing (every live event of the burst is in
+        # it), or 60 s; the time of the last growth is when the recorder caught up.
         deadline = time.monotonic() + 60
-        events = 0
+        events, caught_up = -1, time.perf_counter()
         while time.monotonic() < deadline:
-            events = int(request(find_session(str(root)), {"cmd": "status"}, 10)["events"])
-            if events >= args.burst:
+            now_events = int(request(find_session(str(root)), {"cmd": "status"}, 10)["events"])
+            if now_events != events:
+                events, caught_up = now_events, time.perf_counter()
+            elif time.perf_counter() - caught_up > 1.0:
                 break
             time.sleep(0.05)
-        drain_s = time.perf_counter() - w1
+        drain_s = caught_up - w1
         burst_cpu = cpu_seconds(pid) - c1
         rss_peak = memory_kib(pid, "VmHWM")
         t = time.perf_counter()

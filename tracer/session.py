@@ -137,6 +137,10 @@ class FileLock:
             time.sleep(0.05)
         return True
 
+    @property
+    def held(self) -> bool:
+        return self._f is not None
+
     def release(self) -> None:
         if self._f is not None:
             self._f.close()  # closing drops flock; msvcrt locks go with the handle too
@@ -705,8 +709,11 @@ def stop_session(root: str, *, control_timeout: float = 60.0, keep: bool = False
         try:
             request(info, {"cmd": "stop"}, control_timeout)
         except (OSError, EOFError, TimeoutError, ValueError):
-            recovery.append(_kill_verified(info))
-        if not lock.acquire(30.0):
+            if lock.acquire(0.5):  # it died just now: nothing to kill
+                recovery.append(stale_reason(info).split(";")[0])
+            else:
+                recovery.append(_kill_verified(info))
+        if not lock.held and not lock.acquire(30.0):
             raise TracerEnvironmentError(
                 f"recorder of {info.root} still holds {info.lock_path} 30 s after stop"
             )
