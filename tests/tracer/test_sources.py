@@ -94,7 +94,9 @@ def test_fanotify_name_events_see_renames_when_they_happen(tmp_path: Path) -> No
             "import os,sys\nr,o=sys.argv[1],sys.argv[2]\n"
             "open(r+'/a.tmp','wb').write(b'a')\nos.rename(r+'/a.tmp', r+'/a.dll')\n"
             "open(r+'/m.dll','wb').write(b'm')\nos.rename(r+'/m.dll', o+'/m.dll')\n"
-            "open(r+'/x','wb').write(b'x')\nos.unlink(r+'/x')\n",
+            "open(r+'/x','wb').write(b'x')\nos.unlink(r+'/x')\n"
+            "os.mkdir(r+'/d1')\nopen(r+'/d1/f','wb').write(b'f')\nos.rename(r+'/d1', r+'/d2')\n"
+            "open(r+'/d2/g','wb').write(b'g')\n",
             str(root),
             str(out),
         )
@@ -104,6 +106,9 @@ def test_fanotify_name_events_see_renames_when_they_happen(tmp_path: Path) -> No
     assert "name events on" in (src.status().detail or "")
     names = [(e.kind, e.path, e.dest) for e in events if e.kind is not EventKind.WRITTEN]
     r, o = str(root), str(out)
+    # Directories are named when the event is read: d1/f may already show under its new name.
+    f = names[6][1]
+    assert f in (f"{r}/d1/f", f"{r}/d2/f")
     assert names == [
         (EventKind.CREATED, f"{r}/a.tmp", None),
         (EventKind.MOVED, f"{r}/a.tmp", f"{r}/a.dll"),
@@ -111,6 +116,8 @@ def test_fanotify_name_events_see_renames_when_they_happen(tmp_path: Path) -> No
         (EventKind.MOVED, f"{r}/m.dll", f"{o}/m.dll"),
         (EventKind.CREATED, f"{r}/x", None),
         (EventKind.DELETED, f"{r}/x", None),
+        (EventKind.CREATED, f, None),
+        (EventKind.CREATED, f"{r}/d2/g", None),  # not d1/g: the renamed dir is looked up again
     ]
 
 

@@ -244,8 +244,8 @@ class FanotifySource(LiveSource):
             self._name_note = f"no name events: {os.strerror(ctypes.get_errno())}"
             return
         masks = (
-            FAN_CREATE | FAN_DELETE | FAN_RENAME,
-            FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO,
+            FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_ONDIR,
+            FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ONDIR,
         )
         for path in paths:
             for mask in masks:
@@ -350,7 +350,11 @@ class FanotifySource(LiveSource):
                 continue
             if fd >= 0:
                 os.close(fd)
-            if pid in self._ignore or mask & FAN_ONDIR:
+            if mask & FAN_ONDIR:
+                if mask & (FAN_RENAME | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_DELETE):
+                    self._dirs.clear()  # cached directory paths may now be stale
+                continue
+            if pid in self._ignore:
                 continue
             try:
                 self._handle_names(mask, pid, parse_name_records(data, start, end))
