@@ -58,7 +58,7 @@ _READ_CHUNK = 1 << 20
 
 FULL = HashOptions(metadata=False)
 """Everything a catalog needs: 2 image hashes, 2 page tables, 2 flat hashes, signature decode."""
-FULL_WITH_METADATA = HashOptions()
+WITH_METADATA = HashOptions()
 IMAGE_ONLY = HashOptions(page_hashes=False, flat=False, metadata=False, signature=False)
 
 TARGET_FULL_VS_REFERENCE = 0.80
@@ -79,6 +79,9 @@ class Measurement:
     key: str
     label: str
     seconds: float
+    """Best wall-clock time."""
+    cpu_seconds: float
+    """Least CPU time (user + system, every thread, child processes included)."""
     files: int
     total_bytes: int
     peak_rss_kib: int
@@ -92,11 +95,19 @@ class Measurement:
     def files_per_s(self) -> float:
         return self.files / self.seconds if self.seconds > 0 else float("inf")
 
+    @property
+    def mb_per_cpu_s(self) -> float:
+        """Throughput per CPU second: what the method costs, whatever else the machine runs."""
+        return self.total_bytes / 1e6 / self.cpu_seconds if self.cpu_seconds > 0 else float("inf")
+
 
 @dataclass(frozen=True, slots=True)
 class Ratio:
     name: str
     value: float
+    """Ratio of wall-clock MB/s."""
+    cpu_value: float
+    """Ratio of MB per CPU second."""
     target: float
 
     @property
@@ -195,7 +206,7 @@ def _pe_ranges(path: str) -> _PeRanges | None:
         coff = stream.read(24 + 2)
         if len(coff) < 26 or coff[:4] != b"PE\0\0":
             return None
-        count, opt_size = struct.unpack_from("<H14xH", coff, 6)
+        count, opt_size = struct.unpack_from("<H12xH", coff, 6)
         (magic,) = struct.unpack_from("<H", coff, 24)
         directories = {0x10B: 96, 0x20B: 112}.get(magic)
         if directories is None or opt_size < directories + 5 * 8:
@@ -315,22 +326,61 @@ def _ours(options: HashOptions, workers: int) -> Callable[[Sequence[str]], list[
     return run
 
 
-def measure(
-    key: str,
-    label: str,
-    batch: Callable[[Sequence[str]], list[T]],
-    paths: Sequence[str],
-    repetitions: int,
-) -> tuple[Measurement, list[T]]:
-    """Best wall time of ``repetitions`` runs of ``batch`` over ``paths``; last run's results."""
-    best = float("inf")
-    results: list[T] = []
-    for _ in range(max(1, repetitions)):
+class Rounds:
+    """Times methods run in interleaved rounds; keeps each method's best wall and CPU time.
+
+    Interleaving (every method once per round, best of the rounds) keeps a burst of load from
+    other processes on a shared machine from landing on one method only. CPU time (all threads
+    of this process, plus child processes) is nearly insensitive to such load.
+    """
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self._say = say
+        self._labels: dict[str, str] = {}
+        self._wall: dict[str, float] = {}
+        self._cpu: dict[str, float] = {}
+        self._paths: dict[str, Sequence[str]] = {}
+        self._rss: dict[str, int] = {}
+
+    def run(
+        self,
+        key: str,
+        label: str,
+        batch: Callable[[Sequence[str]], list[T]],
+        paths: Sequence[str],
+    ) -> list[T]:
+        if key not in self._labels:
+            self._say(f"  {label}")
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         results = batch(paths)
-        best = min(best, time.perf_counter() - started)
-    total = sum(_size(p) for p in paths)
-    return Measurement(key, label, best, len(paths), total, _peak_rss_kib()), results
+        wall = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_before
+        self._labels[key] = label
+        self._paths[key] = paths
+        self._wall[key] = min(wall, self._wall.get(key, wall))
+        self._cpu[key] = min(cpu, self._cpu.get(key, cpu))
+        self._rss.setdefault(key, _peak_rss_kib())
+        return results
+
+    def measurements(self) -> dict[str, Measurement]:
+        return {
+            key: Measurement(
+                key,
+                label,
+                self._wall[key],
+                self._cpu[key],
+                len(self._paths[key]),
+                sum(_size(p) for p in self._paths[key]),
+                self._rss[key],
+            )
+            for key, label in self._labels.items()
+        }
+
+
+def _cpu_seconds() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def warm_cache(paths: Iterable[str]) -> int:
@@ -358,67 +408,71 @@ def run_benchmark(
 ) -> BenchmarkReport:
     """Measure every method over ``paths`` and check the results agree.
 
-    ``osslsigncode_every``: run osslsigncode on every n-th file (0: not at all).
+    ``osslsigncode_every``: also run osslsigncode on every n-th file (0: not at all).
     """
     say = progress or (lambda _message: None)
     ordered = sorted(paths, key=lambda p: (-_size(p), p))  # big first: balanced pool
     report = BenchmarkReport(len(ordered), warm_cache(ordered), workers, repetitions)
-    ms = report.measurements
+    subset = ordered[::osslsigncode_every] if osslsigncode_every > 0 else []
+    report.osslsigncode_files = len(subset)
+    lief.logging.disable()
 
     def pooled(fn: Callable[[str], T]) -> Callable[[Sequence[str]], list[T]]:
         return lambda batch: _pool_map(fn, batch, workers)
 
-    def record(key: str, label: str, batch: Callable[[Sequence[str]], list[T]]) -> list[T]:
-        say(f"measuring {label} ...")
-        measurement, results = measure(key, label, batch, ordered, repetitions)
-        ms[key] = measurement
-        return results
-
-    # Ours first: the peak RSS after them is ours alone (plus the interpreter and imports).
-    ours = record("ours-full", "ours: hash_file(metadata=False)", _ours(FULL, workers))
-    record("ours-image", "ours: two image hashes only", _ours(IMAGE_ONLY, workers))
-    record("ours-meta", "ours: hash_file(metadata=True)", _ours(FULL_WITH_METADATA, workers))
-    record("raw-read-sha1", "hashlib SHA1, read()", pooled(raw_read(SHA1)))
-    flat256 = record("raw-read-sha256", "hashlib SHA256, read()", pooled(raw_read(SHA256)))
-    record("raw-mmap-sha1", "hashlib SHA1, mmap", pooled(raw_mmap(SHA1)))
-    record("raw-mmap-sha256", "hashlib SHA256, mmap", pooled(raw_mmap(SHA256)))
-    record("reference", "hashlib six passes, mmap (reference)", pooled(reference_six))
-    signify = record("signify", "signify Fingerprinter, image SHA1+SHA256", pooled(signify_image))
-    lief.logging.disable()
-    lief_results = record("lief", "LIEF parse + authentihash SHA1+SHA256", pooled(lief_image))
-
-    ossl: dict[str, bytes | None] = {}
-    if osslsigncode_every > 0:
-        subset = ordered[::osslsigncode_every]
-        say(f"measuring osslsigncode extract-data on {len(subset)} files ...")
-        measurement, blobs = measure(
-            "osslsigncode",
-            "osslsigncode extract-data (subset)",
-            pooled(osslsigncode_extract),
-            subset,
-            1,
+    rounds = Rounds(say)
+    run = rounds.run
+    for number in range(1, max(1, repetitions) + 1):
+        say(f"round {number}/{max(1, repetitions)}")
+        # Ours first: in round 1 the peak RSS after them is ours (plus interpreter and imports).
+        ours = run("ours-full", "ours: hash_file(metadata=False)", _ours(FULL, workers), ordered)
+        run("ours-image", "ours: two image hashes only", _ours(IMAGE_ONLY, workers), ordered)
+        run("ours-meta", "ours: hash_file(metadata=True)", _ours(WITH_METADATA, workers), ordered)
+        run("raw-read-sha1", "hashlib SHA1, read()", pooled(raw_read(SHA1)), ordered)
+        flat256 = run(
+            "raw-read-sha256", "hashlib SHA256, read()", pooled(raw_read(SHA256)), ordered
         )
-        ms["osslsigncode"] = measurement
-        report.osslsigncode_files = len(subset)
-        ossl = dict(zip(subset, blobs, strict=True))
+        run("raw-mmap-sha1", "hashlib SHA1, mmap", pooled(raw_mmap(SHA1)), ordered)
+        run("raw-mmap-sha256", "hashlib SHA256, mmap", pooled(raw_mmap(SHA256)), ordered)
+        run("reference", "hashlib six passes, mmap (reference)", pooled(reference_six), ordered)
+        signify = run(
+            "signify", "signify Fingerprinter, image SHA1+SHA256", pooled(signify_image), ordered
+        )
+        lief_results = run(
+            "lief", "LIEF parse + authentihash SHA1+SHA256", pooled(lief_image), ordered
+        )
+        blobs = (
+            run(
+                "osslsigncode",
+                "osslsigncode extract-data (subset)",
+                pooled(osslsigncode_extract),
+                subset,
+            )
+            if subset
+            else []
+        )
 
-    report.ratios = compute_ratios(ms)
+    report.measurements = rounds.measurements()
+    report.ratios = compute_ratios(report.measurements)
+    ossl = dict(zip(subset, blobs, strict=True))
     report.checks = check_results(ordered, ours, flat256, lief_results, signify, ossl)
     return report
 
 
 def compute_ratios(ms: dict[str, Measurement]) -> list[Ratio]:
-    def ratio(a: str, b: str) -> float:
-        return ms[a].mb_per_s / ms[b].mb_per_s
+    def ratio(name: str, a: str, b: str, target: float) -> Ratio:
+        wall = ms[a].mb_per_s / ms[b].mb_per_s
+        return Ratio(name, wall, ms[a].mb_per_cpu_s / ms[b].mb_per_cpu_s, target)
 
     return [
-        Ratio(
+        ratio(
             "ours full (metadata=False) / hashlib reference",
-            ratio("ours-full", "reference"),
+            "ours-full",
+            "reference",
             TARGET_FULL_VS_REFERENCE,
         ),
-        Ratio("ours image-only / signify", ratio("ours-image", "signify"), TARGET_IMAGE_VS_SIGNIFY),
-        Ratio("ours image-only / LIEF", ratio("ours-image", "lief"), TARGET_IMAGE_VS_LIEF),
+        ratio("ours image-only / signify", "ours-image", "signify", TARGET_IMAGE_VS_SIGNIFY),
+        ratio("ours image-only / LIEF", "ours-image", "lief", TARGET_IMAGE_VS_LIEF),
     ]
 
 
@@ -505,19 +559,26 @@ def probe_large_file(path: str, metadata: bool) -> LargeProbe:
         cwd=Path(__file__).resolve().parent.parent,
     )
     data = json.loads(done.stdout)
-    return LargeProbe(path, _size(path), metadata, int(data["growth_kib"]), bool(data["matches"]))
-
-
-def _rss_probe(path: str, metadata: bool) -> dict[str, int | bool]:
-    expected = hashlib.sha256()  # computed chunk-wise before the baseline, memory released
+    expected = hashlib.sha256()
     with open(path, "rb", buffering=0) as stream:
         while chunk := stream.read(_READ_CHUNK):
             expected.update(chunk)
+    return LargeProbe(
+        path,
+        _size(path),
+        metadata,
+        int(data["growth_kib"]),
+        data["flat_sha256"] == expected.hexdigest(),
+    )
+
+
+def _rss_probe(path: str, metadata: bool) -> dict[str, int | str | None]:
+    """In the child: peak-RSS growth caused by hashing ``path`` (imports already done)."""
     baseline = _peak_rss_kib()
     result = hash_file(path, HashOptions(metadata=metadata))
     return {
         "growth_kib": _peak_rss_kib() - baseline,
-        "matches": result.flat_sha256 == expected.digest(),
+        "flat_sha256": None if result.flat_sha256 is None else result.flat_sha256.hex(),
     }
 
 
@@ -565,21 +626,27 @@ def render(report: BenchmarkReport) -> str:
         f"{report.files} files, {report.total_bytes / 1e6:.1f} MB, {report.workers} worker "
         f"threads, best of {report.repetitions}; MB = 10^6 bytes",
         "",
-        "| method | MB/s | files/s | s | vs reference | peak RSS after (MiB) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| method | MB/s | files/s | wall s | MB per CPU s | vs reference | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for m in ms.values():
         versus = f"{m.mb_per_s / reference.mb_per_s:.2f}" if reference else "-"
         if m.key == "osslsigncode":
             versus = f"({report.osslsigncode_files} files)"
         lines.append(
-            f"| {m.label} | {m.mb_per_s:.1f} | {m.files_per_s:.1f} | {m.seconds:.2f} | {versus} "
+            f"| {m.label} | {m.mb_per_s:.1f} | {m.files_per_s:.1f} | {m.seconds:.2f} "
+            f"| {m.mb_per_cpu_s:.1f} | {versus} "
             f"| {m.peak_rss_kib / 1024:.0f} |"
         )
-    lines += ["", "| ratio | value | target | met |", "|---|---:|---:|---|"]
+    lines += [
+        "",
+        "| ratio | wall MB/s ratio | CPU ratio | target | met (wall) |",
+        "|---|---:|---:|---:|---|",
+    ]
     for r in report.ratios:
         lines.append(
-            f"| {r.name} | {r.value:.2f} | >= {r.target:.2f} | {'yes' if r.met else 'NO'} |"
+            f"| {r.name} | {r.value:.2f} | {r.cpu_value:.2f} | >= {r.target:.2f} "
+            f"| {'yes' if r.met else 'NO'} |"
         )
     c = report.checks
     lines += [
@@ -621,6 +688,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run osslsigncode on every n-th file (0: never)",
     )
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON here")
+    parser.add_argument(
+        "--no-large-probe", action="store_true", help="skip the memory probe of files over 64 MiB"
+    )
     parser.add_argument("--rss-probe", help=argparse.SUPPRESS)
     parser.add_argument("--metadata", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -649,8 +719,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         osslsigncode_every=args.osslsigncode_every,
         progress=lambda message: print(message, file=sys.stderr),
     )
-    with tempfile.TemporaryDirectory(prefix="bench-large-") as scratch:
-        report.probes = large_file_probes(paths, Path(scratch))
+    if not args.no_large_probe:
+        with tempfile.TemporaryDirectory(prefix="bench-large-") as scratch:
+            report.probes = large_file_probes(paths, Path(scratch))
     print(render(report))
     if args.json:
         args.json.write_text(json.dumps(_as_json(report), indent=2) + "\n", encoding="utf-8")
@@ -666,6 +737,7 @@ def _as_json(report: BenchmarkReport) -> dict[str, object]:
         "methods": {
             k: {
                 "mb_per_s": m.mb_per_s,
+                "mb_per_cpu_s": m.mb_per_cpu_s,
                 "files_per_s": m.files_per_s,
                 "seconds": m.seconds,
                 "files": m.files,
