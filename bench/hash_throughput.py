@@ -594,12 +594,35 @@ def probe_large_file(path: str, metadata: bool) -> LargeProbe:
     )
 
 
+def _status_kib(field_name: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's RSS high-water mark (Linux >= 4.0), so that import-time peaks cannot
+    hide the hasher's own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
 def _rss_probe(path: str, metadata: bool) -> dict[str, int | str | None]:
     """In the child: peak-RSS growth caused by hashing ``path`` (imports already done)."""
-    baseline = _peak_rss_kib()
+    precise = _reset_peak_rss() and _status_kib("VmRSS") is not None
+    baseline = (_status_kib("VmRSS") if precise else None) or _peak_rss_kib()
     result = hash_file(path, HashOptions(metadata=metadata))
+    peak = (_status_kib("VmHWM") if precise else None) or _peak_rss_kib()
     return {
-        "growth_kib": _peak_rss_kib() - baseline,
+        "growth_kib": peak - baseline,
         "flat_sha256": None if result.flat_sha256 is None else result.flat_sha256.hex(),
     }
 
