@@ -1,7 +1,9 @@
-"""ASN.1 schemas and OIDs for Authenticode and catalogs (formats.md 2.3, 4, 6): declarations only.
+"""ASN.1 schemas and OIDs for Authenticode and catalogs (formats.md 2.3, 4, 6).
 
 The only module that imports signify. Only ``signify.asn1.*`` is used: ``signify.authenticode``
 imports oscrypto, which fails on OpenSSL >= 3.0.10, so it must never be imported by the product.
+
+The DER encoders and the byte-offset reader live in ``catalog.der``.
 """
 
 from __future__ import annotations
@@ -39,3 +41,15 @@ OID_SHA1 = "1.3.14.3.2.26"
 OID_SHA256 = "2.16.840.1.101.3.4.2.1"
 # The class id of the serialized page-hash moniker, in RFC 4122 (big-endian) byte order.
 SPC_PAGE_HASH_CLASS_ID = bytes.fromhex("a6b586d5b4a12466ae05a217da8e60d6")
+OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+# The data.type MakeCat wrote for the CAB member of a v2 catalog (formats.md 4.3, observed only).
+OID_SPC_CAB_PAGE_DATA = "1.3.6.1.4.1.311.2.1.28"
+
+# SIP subject GUIDs as written in v1 CAT_MEMBERINFO (uppercase, braces; formats.md 4.3).
+SIP_GUID_PE = "{C689AAB8-8E78-11D0-8C47-00C04FC295EE}"
+SIP_GUID_CAB = "{C689AABA-8E78-11D0-8C47-00C04FC295EE}"
+SIP_GUID_FLAT = "{DE351A42-8E59-11D0-8C47-00C04FC295EE}"
+# CAT_MEMBERINFO2: an empty context-tagged primitive; the tag number names the SIP (formats.md 4.3).
+MEMBERINFO2_PE = 0
+MEMBERINFO2_CAB = 1
+MEMBERINFO2_FLAT = 2

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import struct
 
-from asn1crypto.core import ObjectIdentifier
-
 from catalog import asn1
-from catalog.der import Tlv, child_list, read_tlv
+from catalog.der import TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET, children, oid_of, read_tlv
 from catalog.errors import CatalogInputError
 from catalog.records import EmbeddedSignature, HashAlgorithm, PageHashTable
 
@@ -46,17 +44,17 @@ def decode_signed_data(der: bytes) -> EmbeddedSignature:
     """SpcIndirectDataContent values from a DER ContentInfo(SignedData)."""
     view = memoryview(der)
     outer = read_tlv(view, 0)
-    content_info = child_list(view, outer, 0x30)
-    if len(content_info) != 2 or _oid(view, content_info[0]) != _OID_SIGNED_DATA:
+    content_info = children(view, outer, TAG_SEQUENCE, "ContentInfo")
+    if len(content_info) != 2 or oid_of(view, content_info[0], "contentType") != _OID_SIGNED_DATA:
         raise CatalogInputError("signature is not a PKCS#7 SignedData ContentInfo")
-    (signed_data,) = child_list(view, content_info[1], 0xA0)
-    fields = child_list(view, signed_data, 0x30)
+    (signed_data,) = children(view, content_info[1], 0xA0, "ContentInfo content")
+    fields = children(view, signed_data, TAG_SEQUENCE, "SignedData")
     if len(fields) < 3:
         raise CatalogInputError("PKCS#7 SignedData has fewer than three fields")
-    encap = child_list(view, fields[2], 0x30)
-    if len(encap) != 2 or _oid(view, encap[0]) != asn1.OID_SPC_INDIRECT_DATA:
+    encap = children(view, fields[2], TAG_SEQUENCE, "contentInfo")
+    if len(encap) != 2 or oid_of(view, encap[0], "inner contentType") != asn1.OID_SPC_INDIRECT_DATA:
         raise CatalogInputError("signed content is not SpcIndirectDataContent")
-    (inner,) = child_list(view, encap[1], 0xA0)
+    (inner,) = children(view, encap[1], 0xA0, "inner content")
     try:
         indirect = asn1.SpcIndirectDataContent.load(bytes(view[inner.start : inner.end]))
         digest_info = indirect["message_digest"]
@@ -84,18 +82,12 @@ def _page_hashes(indirect: asn1.SpcIndirectDataContent) -> PageHashTable | None:
     serialized = bytes(moniker["serialized_data"].contents)
     view = memoryview(serialized)
     root = read_tlv(view, 0)
-    for attribute in child_list(view, root, 0x31):
-        oid_tlv, values = child_list(view, attribute, 0x30)
-        alg = _PAGE_OIDS.get(_oid(view, oid_tlv))
+    for attribute in children(view, root, TAG_SET, "page-hash SET"):
+        oid_tlv, values = children(view, attribute, TAG_SEQUENCE, "page-hash attribute")
+        alg = _PAGE_OIDS.get(oid_of(view, oid_tlv, "page-hash type"))
         if alg is None:
             continue
-        for value in child_list(view, values, 0x31):
-            if value.tag == 0x04:
+        for value in children(view, values, TAG_SET, "page-hash values"):
+            if value.tag == TAG_OCTET_STRING:
                 return PageHashTable.from_bytes(alg, bytes(view[value.content_start : value.end]))
     return None
-
-
-def _oid(view: memoryview, tlv: Tlv) -> str:
-    if tlv.tag != 0x06:
-        raise CatalogInputError(f"expected an OBJECT IDENTIFIER at offset {tlv.start}")
-    return str(ObjectIdentifier.load(bytes(view[tlv.start : tlv.end])).dotted)

@@ -197,15 +197,15 @@ def _hash_small(fd: int, name: str, size: int, opts: HashOptions) -> FileDigests
 
 
 def _hash_large(fd: int, name: str, size: int, opts: HashOptions) -> FileDigests:
-    chunk = bytearray(CHUNK_SIZE)
+    chunk = bytearray(min(CHUNK_SIZE, size))
     view = memoryview(chunk)
     _read_into(fd, view, name, 0)
     classified = _classify_large(fd, name, view, size)
     session = _session(size, classified, opts)
     session.feed(view)
-    position = CHUNK_SIZE
+    position = len(view)
     while position < size:
-        piece = view[: min(CHUNK_SIZE, size - position)]
+        piece = view[: min(len(view), size - position)]
         _read_into(fd, piece, name, position)
         session.feed(piece)
         position += len(piece)

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from inspector import __version__
-from inspector.cli import commands_hash
+from inspector.cli import commands_catalog, commands_hash, commands_policy, commands_sign
 from inspector.cli.exit_codes import ExitCode, exit_code_for
 from inspector.cli.groups import catalog_app, policy_app
 
@@ -43,6 +43,9 @@ def _root(
 
 
 commands_hash.register(app)
+commands_catalog.register(app)
+commands_sign.register(app)
+commands_policy.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")

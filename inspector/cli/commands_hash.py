@@ -39,8 +39,10 @@ def hash_command(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
     ),
 ) -> None:
-    """Hash files exactly as Windows does: Authenticode SHA1/SHA256 (with the zero padding of
-    unsigned files), page-hash tables, WDAC first-page hashes and flat hashes.
+    """Hash files exactly as Windows does (Authenticode, page, first-page and flat hashes).
+
+    Authenticode SHA1/SHA256 include the 8-byte zero padding of unsigned files; page-hash tables
+    use 4096-byte pages; entry 0 is WDAC's "Hash Page" value.
 
     Exit codes: 0 every file hashed; 3 some files could not be read or parsed (each is listed
     with the reason, the others are still printed); 2 bad options.

@@ -166,3 +166,40 @@ def test_flat_can_be_skipped_for_conformant_pes_only(tmp_path: Path) -> None:
     assert hash_file(pe, no_flat).flat_sha256 is None
     assert hash_file(pe, no_flat).authenticode_sha256 is not None
     assert hash_file(script, no_flat).flat_sha256 == hashlib.sha256(b"Get-Date\n").digest()
+
+
+def test_pe_over_the_size_limit_streams_to_flat_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files over 4 GiB are classified from their first chunk and hashed flat, in chunks.
+
+    Writing 4 GiB in a unit test is too slow, so the limit is lowered to just below the file size.
+    """
+    import catalog.pe_layout as pe_layout
+
+    head = bytes(SyntheticPe().build())
+    path = tmp_path / "huge.exe"
+    with path.open("wb") as f:
+        f.write(head)
+        f.truncate(hashing.SMALL_FILE_LIMIT + CHUNK_SIZE)
+    monkeypatch.setattr(pe_layout, "MAX_PE_SIZE", hashing.SMALL_FILE_LIMIT)
+    result = hash_file(path, HashOptions(metadata=False))
+    assert result.kind is FileKind.PE_NONCONFORMANT
+    assert result.reason is not None
+    assert "over 4 GiB" in result.reason
+    assert result.authenticode_sha256 is None
+    assert result.flat_sha1 is not None
+    assert len(result.flat_sha1) == 20
+
+
+def test_streaming_path_handles_files_smaller_than_a_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the thresholds, the chunked reader never reads past a short file's end."""
+    data = bytes(SyntheticPe().build())
+    path = tmp_path / "small.exe"
+    path.write_bytes(data)
+    monkeypatch.setattr(hashing, "SMALL_FILE_LIMIT", 16)
+    streamed = hash_file(path, HashOptions(metadata=False))
+    assert streamed == hash_buffer(data, str(path), HashOptions(metadata=False))
+    assert streamed.flat_sha256 == hashlib.sha256(data).digest()

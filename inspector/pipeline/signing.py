@@ -1,0 +1,278 @@
+"""The jobs of ``inspector sign``, ``verify`` and ``catalog tbs`` (formats.md 6, 7).
+
+Reads the files, calls the pure catalog functions, writes outputs atomically (temp file in the
+target folder, then rename: an error never leaves a partial catalog) and returns records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from catalog.der import children, der_oid, read_tlv
+from catalog.errors import CatalogError, CatalogInputError
+from catalog.hashing import HashOptions, HashProgress, hash_paths
+from catalog.pkcs7 import (
+    OID_CTL,
+    SignedDataParts,
+    SignOptions,
+    parse_signed_data,
+    resign,
+)
+from catalog.reader import parse_catalog
+from catalog.signer import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
+from catalog.tbs import TbsHash, certificates_in, tbs_hash_of
+from catalog.timestamp import Rfc3161Timestamper, Transport, http_transport
+from catalog.verify import (
+    MembershipVerdict,
+    SignatureVerdict,
+    check_members,
+    verify_signature,
+)
+from inspector.pipeline.files import read_input, write_atomically
+
+SCHEMA_VERSION = 1
+OID_CATALOG_LIST_DER = der_oid("1.3.6.1.4.1.311.12.1.1")
+
+
+def load_identity(
+    *,
+    cert: Path | None = None,
+    key: Path | None = None,
+    pfx: Path | None = None,
+    chain: Path | None = None,
+    password: bytes | None = None,
+) -> SigningIdentity:
+    """A signing identity from ``cert`` + ``key`` (PEM/DER) or ``pfx``; ``chain`` adds CAs."""
+    chain_data = None if chain is None else read_input(chain, "certificate chain")
+    if pfx is not None:
+        if cert is not None or key is not None:
+            raise CatalogInputError("give either --pfx or --cert with --key, not both")
+        return identity_from_pfx(
+            read_input(pfx, "PFX"),
+            password=password,
+            source=str(pfx),
+            chain_pem=chain_data,
+            chain_source=str(chain),
+        )
+    if cert is None or key is None:
+        raise CatalogInputError("give --cert and --key (PEM), or --pfx, to sign")
+    return identity_from_pem(
+        read_input(cert, "certificate"),
+        read_input(key, "private key"),
+        chain_pem=chain_data,
+        password=password,
+        cert_source=str(cert),
+        key_source=str(key),
+        chain_source=str(chain),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SignResult:
+    catalog: str
+    output: str
+    size: int
+    sha256: str
+    signer: str
+    issuer: str
+    certificates: int
+    members: int
+    timestamped: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "catalog": self.catalog,
+            "output": self.output,
+            "size": self.size,
+            "sha256": self.sha256,
+            "signer": self.signer,
+            "issuer": self.issuer,
+            "certificates": self.certificates,
+            "members": self.members,
+            "timestamped": self.timestamped,
+        }
+
+
+def sign_catalog_bytes(
+    data: bytes,
+    source: str,
+    identity: SigningIdentity,
+    *,
+    options: SignOptions | None = None,
+    now: dt.datetime | None = None,
+    timestamp_url: str | None = None,
+    transport: Transport = http_transport,
+) -> tuple[bytes, int]:
+    """Pre-flight the identity, check ``data`` is a catalog, and (re-)sign it.
+
+    Returns the signed bytes and the number of trusted subjects.
+    """
+    preflight(identity, now or dt.datetime.now(dt.UTC))
+    subjects = ctl_subject_count(parse_signed_data(data, source), source)
+    stamper = None if timestamp_url is None else Rfc3161Timestamper(timestamp_url, transport)
+    signed = resign(
+        data,
+        source,
+        identity.certificate_der,
+        identity.chain_der,
+        identity.sign,
+        options or SignOptions(),
+        stamper,
+        expected_content_type=OID_CTL,
+    )
+    return signed, subjects
+
+
+def ctl_subject_count(parts: SignedDataParts, source: str) -> int:
+    """Check the content is a catalog CTL (formats.md 4.2) and count its trusted subjects.
+
+    A shape check, not a full parse: the full reader costs seconds on a 10,000-file catalog and
+    signing keeps the content bytes untouched anyway.
+    """
+    if parts.content_type != OID_CTL:
+        raise CatalogInputError(
+            f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
+        )
+    ctl = parts.content
+    outer = read_tlv(ctl, 0, what="CertificateTrustList")
+    kids = children(ctl, outer, what="CertificateTrustList")
+    if outer.tag != 0x30 or not kids:
+        raise CatalogInputError(f"{source}: the catalog content is not a CTL SEQUENCE")
+    pos = 1 if kids[0].tag == 0x02 else 0  # version INTEGER DEFAULT 0
+    usage = kids[pos] if pos < len(kids) else None
+    if (
+        usage is None
+        or usage.tag != 0x30
+        or OID_CATALOG_LIST_DER not in ctl[usage.start : usage.end]
+    ):
+        raise CatalogInputError(
+            f"{source}: the CTL's subjectUsage is not szOID_CATALOG_LIST; not a Windows catalog"
+        )
+    times = [i for i, k in enumerate(kids) if k.tag in (0x17, 0x18)]
+    if not times:
+        raise CatalogInputError(f"{source}: the CTL has no thisUpdate time")
+    after = times[-1] + 1  # subjectAlgorithm follows thisUpdate (and nextUpdate)
+    if after + 1 < len(kids) and kids[after + 1].tag == 0x30:
+        return len(children(ctl, kids[after + 1], what="trustedSubjects"))
+    return 0
+
+
+def sign_catalog(
+    catalog: Path,
+    identity: SigningIdentity,
+    *,
+    output: Path | None = None,
+    options: SignOptions | None = None,
+    now: dt.datetime | None = None,
+    timestamp_url: str | None = None,
+    transport: Transport = http_transport,
+) -> SignResult:
+    """Sign ``catalog`` (MakeCat's or ours, signed or not) into ``output`` (default: in place)."""
+    data = read_input(catalog, "catalog")
+    signed, subjects = sign_catalog_bytes(
+        data,
+        str(catalog),
+        identity,
+        options=options,
+        now=now,
+        timestamp_url=timestamp_url,
+        transport=transport,
+    )
+    target = output or catalog
+    write_atomically(target, signed)
+    return SignResult(
+        catalog=str(catalog),
+        output=str(target),
+        size=len(signed),
+        sha256=hashlib.sha256(signed).hexdigest().upper(),
+        signer=identity.certificate.subject.rfc4514_string(),
+        issuer=identity.certificate.issuer.rfc4514_string(),
+        certificates=1 + len(identity.chain),
+        members=subjects,
+        timestamped=timestamp_url is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    catalog: str
+    signature: SignatureVerdict | None
+    signature_error: str | None
+    """Why the signature is bad (set instead of ``signature``)."""
+    members: tuple[MembershipVerdict, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.signature is not None and self.signature.ok and all(m.ok for m in self.members)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "catalog": self.catalog,
+            "ok": self.ok,
+            "signature": None if self.signature is None else self.signature.to_dict(),
+            "signature_error": self.signature_error,
+            "members": [m.to_dict() for m in self.members],
+        }
+
+
+def load_roots(paths: Sequence[Path]) -> list[bytes]:
+    roots: list[bytes] = []
+    for path in paths:
+        roots += certificates_in(read_input(path, "root certificate"), str(path))
+    return roots
+
+
+def verify_catalog(
+    catalog: Path,
+    files: Sequence[Path] = (),
+    *,
+    roots: Sequence[Path] = (),
+    now: dt.datetime | None = None,
+    workers: int | None = None,
+    progress: HashProgress | None = None,
+) -> VerifyReport:
+    """Check the catalog's signature and chain, then which of ``files`` (folders expand) it covers.
+
+    A catalog that is not a catalog raises ``CatalogInputError``; a bad signature is reported in
+    ``signature_error`` so that membership is still listed.
+    """
+    data = read_input(catalog, "catalog")
+    parsed = parse_catalog(data, str(catalog))
+    anchors = load_roots(roots)
+    verdict: SignatureVerdict | None = None
+    error: str | None = None
+    try:
+        verdict = verify_signature(parsed, str(catalog), anchors, now)
+    except CatalogError as exc:
+        error = str(exc)
+    members: list[MembershipVerdict] = []
+    if files:
+        options = HashOptions(metadata=False, signature=False)
+        results = hash_paths(files, options, workers=workers, progress=progress)
+        named = {str(f) for f in files}
+        # The catalog often sits in the folder it covers: found by expanding a folder, it is
+        # not a candidate member (named explicitly, it is checked like any file).
+        members = check_members(
+            parsed, [r for r in results if r.path in named or not _same_file(r.path, catalog)]
+        )
+    return VerifyReport(str(catalog), verdict, error, tuple(members))
+
+
+def _same_file(path: str, other: Path) -> bool:
+    try:
+        return Path(path).samefile(other)
+    except OSError:
+        return False
+
+
+def tbs_report(path: Path) -> list[TbsHash]:
+    """TBS hash of every certificate in a PEM/DER certificate, a .cat/.p7b or a signed PE."""
+    data = read_input(path, "certificate or signed file")
+    return [tbs_hash_of(der, str(path)) for der in certificates_in(data, str(path))]
