@@ -373,7 +373,7 @@ def reduce_session(
     walk_warnings = list(warnings)
     if final.stats.unreadable_dirs:
         walk_warnings.append(
-            f"{len(final.stats.unreadable_dirs)} directories could not be read at stop; files "
+            f"{len(final.stats.unreadable_dirs)} directories could not be read; files "
             "in them are not covered (see walk.unreadable_dirs)"
         )
     return FileManifest(

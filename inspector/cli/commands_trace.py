@@ -89,11 +89,6 @@ def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
         typer.echo(f"degraded: {why}", err=True)
     for w in (*m.warnings, *result.warnings):
         typer.echo(f"warning: {w}", err=True)
-    if m.walk.unreadable_dirs:
-        typer.echo(
-            f"warning: {len(m.walk.unreadable_dirs)} unreadable directories (see the report)",
-            err=True,
-        )
 
 
 def register(app: typer.Typer) -> None:
