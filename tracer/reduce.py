@@ -37,6 +37,7 @@ from tracer.records import (
     Reason,
     Snapshot,
     SourceStatus,
+    dumps_json,
 )
 from tracer.sources.base import Scope
 
@@ -71,7 +72,9 @@ class _Acc:
     unlinked: bool = False
 
     def add_hash(self, h: Hashes) -> None:
-        if h not in self.hashes:
+        # Consecutive duplicates collapse; A -> B -> A stays three versions, so the last one
+        # is always the content as last closed.
+        if not self.hashes or self.hashes[-1] != h:
             self.hashes.append(h)
 
 
@@ -124,7 +127,7 @@ def fold_events(events: Iterable[FileEvent], scope: Scope) -> dict[str, _Acc]:
                 d.sources.add(ev.source)
                 d.created = True
                 d.moved_away_to = None
-                d.moved_from = ev.path
+                d.moved_from = (old.moved_from if old is not None else None) or ev.path
                 if old is not None:
                     d.written = d.written or old.written
                     d.executed = d.executed or old.executed
@@ -134,7 +137,8 @@ def fold_events(events: Iterable[FileEvent], scope: Scope) -> dict[str, _Acc]:
                     if old.content is not ContentKind.UNKNOWN:
                         d.content = old.content
                     # The evidence went with the file; the old name only records the move.
-                    old.written = old.created = False
+                    old.written = old.created = old.executed = old.loaded = False
+                    old.hashes = []
             continue
         if not src_in:
             continue
@@ -338,9 +342,10 @@ def reduce_session(
             reasons.add(Reason.LOADED)
         if not reasons:
             continue
-        if len(a.hashes) > 1:
+        versions = len({dumps_json(dict(h)) for h in a.hashes})
+        if versions > 1:
             warn.append(
-                f"content changed after first hash ({len(a.hashes)} versions seen while recording)"
+                f"content changed after first hash ({versions} versions seen while recording)"
             )
         rel = _relative(path, scope.root) if options.include or options.exclude else ""
         pat = _matches(rel, options.exclude)

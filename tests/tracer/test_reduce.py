@@ -203,3 +203,41 @@ def test_every_new_or_changed_survivor_is_listed(
     m = reduce_session(base, final, [], {}, SCOPE)
     assert {e.path for e in m.entries} == truth
     assert surviving_candidates(base, final, [], SCOPE) == truth
+
+
+def test_hash_history_keeps_order_and_moves_carry_everything() -> None:
+    final = snap({"/r/c.exe": (1, 2, 3, 4)})
+    events = [
+        ev(EventKind.WRITTEN, "/r/a.exe", 1, hashes={"h": "A"}),
+        ev(EventKind.WRITTEN, "/r/a.exe", 2, hashes={"h": "B"}),
+        ev(EventKind.WRITTEN, "/r/a.exe", 3, hashes={"h": "A"}),
+        ev(EventKind.EXECUTED, "/r/a.exe", 4),
+        ev(EventKind.MOVED, "/r/a.exe", 5, dest="/r/b.exe"),
+        ev(EventKind.MOVED, "/r/b.exe", 6, dest="/r/c.exe"),
+    ]
+    m = reduce_session(snap({}), final, events, {"/r/c.exe": ContentKind.PE}, SCOPE)
+    (e,) = m.entries  # no transient ghosts at the old names
+    assert e.path == "/r/c.exe"
+    assert e.moved_from == "/r/a.exe"
+    assert e.reasons == {Reason.CREATED, Reason.EXECUTED}
+    assert e.hashes_at_close == ({"h": "A"}, {"h": "B"}, {"h": "A"})
+    assert any("2 versions" in w for w in e.warnings)
+
+
+def test_rename_seen_only_as_close_write_is_paired_by_inode() -> None:
+    final = snap({"/r/app.dll": (77, 5, 1, 1)})
+    written = FileEvent(
+        EventKind.WRITTEN, "/r/app.dll.tmp", "fanotify", 1, hashes={"h": "x"}, file_id=77, size=5
+    )
+    m = reduce_session(snap({}), final, [written], {"/r/app.dll": ContentKind.PE}, SCOPE)
+    (e,) = m.entries
+    assert e.path == "/r/app.dll"
+    assert e.moved_from == "/r/app.dll.tmp"
+    assert e.hashes_at_close == ({"h": "x"},)
+    # Already unlinked when seen: its inode may have been reused, so never paired.
+    gone = FileEvent(
+        EventKind.WRITTEN, "/r/t.tmp", "fanotify", 1, hashes={"h": "y"}, file_id=77, size=5,
+        unlinked=True,
+    )  # fmt: skip
+    m = reduce_session(snap({}), final, [gone], {"/r/app.dll": ContentKind.PE}, SCOPE)
+    assert {x.path for x in m.entries} == {"/r/app.dll", "/r/t.tmp"}
