@@ -12,8 +12,7 @@ Pure: no I/O. ``catalog.hashing`` reads files and feeds sessions.
 from __future__ import annotations
 
 import hashlib
-import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.pe_layout import PAGE_SIZE, PeLayout
@@ -24,7 +23,7 @@ CHUNK_SIZE = 1 << 20
 releases the GIL and Python overhead is negligible."""
 
 _ZEROS = bytes(PAGE_SIZE)
-_CONSTRUCTORS: dict[HashAlgorithm, Callable[[], hashlib._Hash]] = {
+_CONSTRUCTORS: dict[HashAlgorithm, Callable[..., hashlib._Hash]] = {
     HashAlgorithm.SHA1: hashlib.sha1,
     HashAlgorithm.SHA256: hashlib.sha256,
 }
@@ -45,21 +44,31 @@ class DigestResults:
 class _Feed:
     """A half-open byte range and the digests that consume it."""
 
-    __slots__ = ("end", "hashers", "page", "start", "updates")
+    __slots__ = ("end", "start", "updates")
 
-    def __init__(
-        self,
-        start: int,
-        end: int,
-        updates: list[Update],
-        page: int = -1,
-        hashers: list[hashlib._Hash] | None = None,
-    ) -> None:
+    def __init__(self, start: int, end: int, updates: list[Update]) -> None:
         self.start = start
         self.end = end
         self.updates = updates
-        self.page = page
-        self.hashers = hashers
+
+
+class _PageRun:
+    """One section's raw data, cut into 4096-byte pages (the last one zero-padded).
+
+    Whole pages inside a chunk are hashed with one constructor call each; only a page that
+    straddles a chunk boundary keeps hashers alive until the next chunk. Digests land in the
+    table columns at ``first_index + k`` (section-table order), whatever the file order.
+    """
+
+    __slots__ = ("count", "end", "first_index", "next_page", "pending", "start")
+
+    def __init__(self, start: int, length: int, first_index: int) -> None:
+        self.start = start
+        self.end = start + length
+        self.count = -(-length // PAGE_SIZE)
+        self.first_index = first_index
+        self.next_page = 0
+        self.pending: list[hashlib._Hash] | None = None
 
 
 class DigestSession:
@@ -93,8 +102,7 @@ class DigestSession:
         self._image: list[hashlib._Hash] = []
         self._header_page: list[hashlib._Hash] = []
         self._certificate: bytearray | None = None
-        self._pages: Iterator[tuple[int, int, int]] = iter(())
-        self._page_count = 0
+        self._runs: list[_PageRun] = []
         self._page_digests: list[list[bytes]] = []
         if layout is not None:
             self._image = [make() for make in new]
@@ -104,8 +112,13 @@ class DigestSession:
                 self._header_page = [make() for make in new]
                 page_updates: list[Update] = [h.update for h in self._header_page]
                 static.extend(_Feed(s, e, page_updates) for s, e in layout.header_page_ranges())
-                self._pages, self._page_count = _page_stream(layout)
-                self._page_digests = [[b""] * self._page_count for _ in self._algorithms]
+                index = 0
+                for start, length in layout.page_runs():
+                    self._runs.append(_PageRun(start, length, index))
+                    index += self._runs[-1].count
+                self._page_digests = [[b""] * index for _ in self._algorithms]
+                # Activation walks runs in file order; table order is kept by first_index.
+                self._runs.sort(key=lambda r: r.start)
             if keep_certificate_table and layout.signed:
                 self._certificate = bytearray()
                 end = layout.cert_table_offset + min(
@@ -116,8 +129,9 @@ class DigestSession:
         static.sort(key=lambda f: f.start)
         self._static = static
         self._next_static = 0
-        self._pending_page = next(self._pages, None)
         self._active: list[_Feed] = []
+        self._next_run = 0
+        self._active_runs: list[_PageRun] = []
         self._new = new
 
     def feed(self, chunk: memoryview) -> None:
@@ -132,11 +146,6 @@ class DigestSession:
         while self._next_static < len(static) and static[self._next_static].start < hi_chunk:
             active.append(static[self._next_static])
             self._next_static += 1
-        while self._pending_page is not None and self._pending_page[0] < hi_chunk:
-            start, end, index = self._pending_page
-            hashers = [make() for make in self._new]
-            active.append(_Feed(start, end, [h.update for h in hashers], index, hashers))
-            self._pending_page = next(self._pages, None)
 
         still: list[_Feed] = []
         for feed in active:
@@ -148,17 +157,67 @@ class DigestSession:
                     update(piece)
             if feed.end > hi_chunk:
                 still.append(feed)
-            elif feed.page >= 0:
-                self._finish_page(feed)
         self._active = still
+        if self._runs:
+            self._feed_pages(chunk, lo_chunk, hi_chunk)
+
+    def _feed_pages(self, chunk: memoryview, lo_chunk: int, hi_chunk: int) -> None:
+        runs = self._runs
+        while self._next_run < len(runs) and runs[self._next_run].start < hi_chunk:
+            self._active_runs.append(runs[self._next_run])
+            self._next_run += 1
+        columns = self._page_digests
+        new = self._new
+        remaining: list[_PageRun] = []
+        for run in self._active_runs:
+            if run.pending is not None:  # the page that straddled the previous boundary
+                page_start = run.start + (run.next_page - 1) * PAGE_SIZE
+                page_end = min(page_start + PAGE_SIZE, run.end)
+                piece = chunk[: min(page_end, hi_chunk) - lo_chunk]
+                for h in run.pending:
+                    h.update(piece)
+                if page_end <= hi_chunk:
+                    self._store(
+                        run.first_index + run.next_page - 1, run.pending, page_end - page_start
+                    )
+                    run.pending = None
+            if run.pending is None:
+                k = run.next_page
+                index = run.first_index + k
+                page_start = run.start + k * PAGE_SIZE
+                while k < run.count and page_start < hi_chunk:
+                    page_end = page_start + PAGE_SIZE
+                    if page_end > run.end:
+                        page_end = run.end
+                    piece = chunk[page_start - lo_chunk : page_end - lo_chunk]
+                    if page_end > hi_chunk:
+                        run.pending = [make(piece) for make in new]
+                        k += 1
+                        break
+                    if page_end - page_start == PAGE_SIZE:
+                        for column, make in zip(columns, new, strict=True):
+                            column[index] = make(piece).digest()
+                    else:
+                        self._store(index, [make(piece) for make in new], page_end - page_start)
+                    k += 1
+                    index += 1
+                    page_start += PAGE_SIZE
+                run.next_page = k
+            if run.next_page < run.count or run.pending is not None:
+                remaining.append(run)
+        self._active_runs = remaining
+
+    def _store(self, index: int, hashers: list[hashlib._Hash], length: int) -> None:
+        short = PAGE_SIZE - length
+        for column, h in zip(self._page_digests, hashers, strict=True):
+            if short:
+                h.update(_ZEROS[:short])
+            column[index] = h.digest()
 
     def finish(self) -> DigestResults:
         """Close every digest. The session must have been fed exactly ``file_size`` bytes."""
         if self._position != self._size:
             raise ValueError(f"session fed {self._position} of {self._size} bytes")
-        for feed in self._active:  # zero-length ranges at EOF
-            if feed.page >= 0:
-                self._finish_page(feed)
         self._active = []
         algs = self._algorithms
         flat = {alg: h.digest() for alg, h in zip(algs, self._flat, strict=False)}
@@ -176,16 +235,6 @@ class DigestSession:
         certificate = None if self._certificate is None else bytes(self._certificate)
         return DigestResults(flat, authenticode, tables, certificate)
 
-    def _finish_page(self, feed: _Feed) -> None:
-        # Page hashers exist only while their page is being read: memory stays proportional to
-        # the table, not to the file.
-        hashers = feed.hashers or []
-        short = PAGE_SIZE - (feed.end - feed.start)
-        for column, h in zip(self._page_digests, hashers, strict=True):
-            if short:
-                h.update(_ZEROS[:short])
-            column[feed.page] = h.digest()
-
     def _tables(self, layout: PeLayout) -> dict[HashAlgorithm, PageHashTable]:
         offsets = [
             start + k for start, length in layout.page_runs() for k in range(0, length, PAGE_SIZE)
@@ -201,22 +250,3 @@ class DigestSession:
             entries.append((end, bytes(alg.digest_size)))
             tables[alg] = PageHashTable(alg, tuple(entries))
         return tables
-
-
-def _page_stream(layout: PeLayout) -> tuple[Iterator[tuple[int, int, int]], int]:
-    """Pages ``(start, end, table index)`` in file order, and how many there are.
-
-    Table order is section-table order; file order can differ (sections out of order or
-    overlapping), so the per-section page runs are merged lazily by start offset.
-    """
-    runs: list[Iterator[tuple[int, int, int]]] = []
-    index = 0
-    for start, length in layout.page_runs():
-        runs.append(_run_pages(start, length, index))
-        index += -(-length // PAGE_SIZE)
-    return heapq.merge(*runs), index
-
-
-def _run_pages(start: int, length: int, first_index: int) -> Iterator[tuple[int, int, int]]:
-    for k, offset in enumerate(range(0, length, PAGE_SIZE)):
-        yield start + offset, start + min(offset + PAGE_SIZE, length), first_index + k

@@ -191,9 +191,14 @@ def _read_some(fd: int, view: memoryview) -> int:  # pragma: no cover - Windows 
 
 
 def _hash_small(fd: int, name: str, size: int, opts: HashOptions) -> FileDigests:
-    buffer = bytearray(size)
-    _read_into(fd, memoryview(buffer), name, 0)
-    return hash_buffer(buffer, name, opts)
+    # os.read fills a fresh bytes object directly; bytearray(size) would zero it first (a
+    # wasted pass over memory). Short reads (signals, >2 GiB) fall back to reading the rest.
+    data = os.read(fd, size)
+    if len(data) < size:
+        rest = bytearray(size - len(data))
+        _read_into(fd, memoryview(rest), name, len(data))
+        data += rest
+    return hash_buffer(data, name, opts)
 
 
 def _hash_large(fd: int, name: str, size: int, opts: HashOptions) -> FileDigests:

@@ -127,3 +127,14 @@ def test_cli_on_a_folder(tmp_path: Path, three_files: list[Path]) -> None:
     status = main([*args, "--no-large-probe", "--json", str(report)])
     assert status == 0
     assert '"ours-full"' in report.read_text(encoding="utf-8")
+
+
+def test_catalog_build_bench_runs_end_to_end() -> None:
+    """Hash, build, sign and read back a 40-member catalog through the benchmark's own code."""
+    from bench import catalog_build
+
+    figures = catalog_build.run(40, 2, read_back=True)
+    assert figures["members"] == 40
+    assert figures["catalog_bytes"] > figures["unsigned_bytes"]
+    assert figures["peak_mib_full"] > 0
+    assert "read_s" in figures

@@ -202,20 +202,26 @@ def _attributes(member: CdfMember) -> tuple[NameValue, ...]:
     return tuple(NameValue(a.name, a.flags, a.stored_value()) for a in member.attributes)
 
 
-def _catalog_member(
-    job: _Job, digests: FileDigests, version: int, page_hashes: bool
-) -> tuple[CatalogMember, MemberReport]:
+def catalog_member(
+    name: str,
+    digests: FileDigests,
+    *,
+    version: int,
+    page_hashes: bool,
+    attributes: tuple[NameValue, ...] = (),
+    force_flat: bool = False,
+) -> tuple[CatalogMember, list[str]]:
+    """The catalog member for one hashed file, and notes on how it was catalogued.
+
+    Conformant PEs become PE members (image hashes, page hashes when asked); everything else,
+    and PEs forced to the flat SIP, become flat members, as MakeCat would write them.
+    """
     notes: list[str] = []
-    force_flat = job.member.alt_sip_id is not None and job.member.alt_sip_id.upper() == (
-        FLAT_SIP_GUID
-    )
     kind = MemberKind.PE if digests.kind is FileKind.PE and not force_flat else MemberKind.FLAT
     if force_flat and digests.kind is FileKind.PE:
         notes.append(NOTE_FORCED_FLAT)
     elif digests.kind is FileKind.PE_NONCONFORMANT:
         notes.append(f"{NOTE_NONCONFORMANT}: {digests.reason}")
-    elif digests.kind is FileKind.FLAT and _is_cab(job.path):
-        notes.append(NOTE_CAB)
     if kind is MemberKind.PE:
         sha1 = digests.authenticode(HashAlgorithm.SHA1)
         sha256 = digests.authenticode(HashAlgorithm.SHA256)
@@ -227,23 +233,42 @@ def _catalog_member(
     if kind is MemberKind.PE and page_hashes and table is None:
         notes.append(f"no page hashes: {digests.page_hash_note or 'not computable'}")
     member = CatalogMember(
-        name=job.member.tag,
+        name=name,
         kind=kind,
         sha1=sha1,
         sha256=sha256 if version == 2 else None,
         page_table_sha1=table if version == 1 else None,
         page_table_sha256=table if version == 2 else None,
-        attributes=_attributes(job.member),
+        attributes=attributes,
     )
-    primary = sha1 if version == 1 else sha256
+    return member, notes
+
+
+def _catalog_member(
+    job: _Job, digests: FileDigests, version: int, page_hashes: bool
+) -> tuple[CatalogMember, MemberReport]:
+    force_flat = job.member.alt_sip_id is not None and job.member.alt_sip_id.upper() == (
+        FLAT_SIP_GUID
+    )
+    member, notes = catalog_member(
+        job.member.tag,
+        digests,
+        version=version,
+        page_hashes=page_hashes,
+        attributes=_attributes(job.member),
+        force_flat=force_flat,
+    )
+    if digests.kind is FileKind.FLAT and _is_cab(job.path):
+        notes.append(NOTE_CAB)
+    primary = member.sha1 if version == 1 else member.sha256
     ident = "" if primary is None else primary.hex().upper()
     report = MemberReport(
         tag=job.member.tag,
         path=job.path,
         line=job.line,
-        kind=kind.value,
+        kind=member.kind.value,
         identifier=ident,
-        page_hashes=table is not None,
+        page_hashes=(member.page_table_sha1 or member.page_table_sha256) is not None,
         notes=tuple(notes),
     )
     return member, report
@@ -560,6 +585,7 @@ __all__ = [
     "MemberReport",
     "build_definition",
     "build_from_paths",
+    "catalog_member",
     "makecat",
     "read_catalog",
     "resolve_time",
