@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from fixtures.pki import PKI_DIR
 from inspector.cli import app
 from inspector.cli.exit_codes import exit_code_for
 
@@ -183,9 +184,8 @@ def test_new_set_merge(oracle_dir: Path, tmp_path: Path) -> None:
 
 
 def test_sign_end_to_end(tmp_path: Path) -> None:
-    from tests.catalog.policy.test_sign import make_identity_files
-
-    cert, key, chain = make_identity_files(tmp_path)
+    # The shared fixture PKI (PrintableString names); leaf-chain.pem is leaf, issuing CA, root.
+    cert, key, chain = (PKI_DIR / n for n in ("leaf.pem", "leaf.key.pem", "leaf-chain.pem"))
     xml = tmp_path / "base.xml"
     code, result = invoke(
         ["policy", "new", "-o", str(xml), "--name", "S", "--template", "enforced"]

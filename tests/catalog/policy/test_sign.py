@@ -7,18 +7,13 @@ as the OCTET STRING content, messageDigest = SHA-256 of the policy, and OpenSSL'
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import subprocess
 from pathlib import Path
 
 import pytest
 from asn1crypto import cms
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.name import _ASN1Type
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
 from catalog.policy.binary import compile_policy
 from catalog.policy.errors import PolicyInputError, PolicyVerificationError
@@ -31,70 +26,17 @@ from catalog.policy.sign import (
 )
 from catalog.policy.signers import SignerLevel, load_signer_chain, signer_rule
 from catalog.signer import SigningIdentity, identity_from_pem
-from tests.conftest import FIXTURES, require_tool
+from tests.catalog.signing_support import identity as fixture_identity
+from tests.catalog.signing_support import pki
+from tests.conftest import require_tool
 
 POLICY_ID = "{6522BE99-DAD1-4D54-A76D-A1EC8CEBD08F}"
 
 
-def _name(cn: str) -> x509.Name:
-    # PrintableString names: Windows refuses signed policies from UTF8String names (MSD-SIGN).
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "XX", _ASN1Type.PrintableString),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn, _ASN1Type.PrintableString),
-        ]
-    )
-
-
-def _make_identity_pems() -> tuple[bytes, bytes, bytes]:
-    """(leaf cert PEM, leaf key PEM, CA cert PEM): RSA 2048, PrintableString names."""
-    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    end = dt.datetime(2046, 1, 1, tzinfo=dt.UTC)
-    ca_key = rsa.generate_private_key(65537, 2048)
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Policy Test CA"))
-        .issuer_name(_name("Policy Test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = rsa.generate_private_key(65537, 2048)
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Policy Test Signer"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(2)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    return (
-        leaf.public_bytes(pem),
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        ca.public_bytes(pem),
-    )
-
-
-def make_identity_files(folder: Path) -> tuple[Path, Path, Path]:
-    """Write a fresh identity: leaf.pem, leaf.key.pem and chain.pem (leaf + CA)."""
-    cert, key, ca = _make_identity_pems()
-    paths = (folder / "leaf.pem", folder / "leaf.key.pem", folder / "chain.pem")
-    for path, data in zip(paths, (cert, key, cert + ca), strict=True):
-        path.write_bytes(data)
-    return paths
-
-
 @pytest.fixture(scope="module")
 def identity() -> SigningIdentity:
-    cert, key, ca = _make_identity_pems()
-    return identity_from_pem(cert, key, chain_pem=ca)
+    # The shared fixture PKI: PrintableString names, as Windows requires for signed policies.
+    return fixture_identity("leaf")
 
 
 def _signable(identity: SigningIdentity) -> SiPolicy:
@@ -126,8 +68,15 @@ def test_signed_policy_structure(identity: SigningIdentity) -> None:
     attrs = {a["type"].dotted: a["values"][0] for a in si["signed_attrs"]}
     assert attrs["1.2.840.113549.1.9.4"].native == hashlib.sha256(raw).digest()
     assert attrs["1.2.840.113549.1.9.3"].dotted == "1.3.6.1.4.1.311.79.1"
-    # Self-signed roots are not embedded (signtool's default chain).
-    assert len(sd["certificates"]) == 1
+    # The leaf and its issuing CA travel with the signature; a self-signed root never does
+    # (signtool's default chain).
+    der = serialization.Encoding.DER
+    embedded = [c.chosen.dump() for c in sd["certificates"]]
+    assert embedded == [pki().leaf.cert.public_bytes(der), pki().issuing.cert.public_bytes(der)]
+    leaf = pki().leaf
+    with_root = identity_from_pem(leaf.chain_pem(), leaf.key_pem())  # leaf, issuing CA, root
+    assert len(with_root.chain) == 2
+    assert pki().root.cert.public_bytes(der) not in sign_policy_binary(raw, with_root)
     unwrapped = unwrap_signed_policy(signed, "signed.cip")
     assert unwrapped.policy == raw
     assert unwrapped.verified
@@ -166,10 +115,9 @@ def test_preflight_refusals(identity: SigningIdentity) -> None:
     with pytest.raises(PolicyInputError, match="no UpdatePolicySigners"):
         preflight_policy_signing(good.with_changes(update_policy_signers=()), identity)
     other = new_policy("enforced", name="x", policy_id=POLICY_ID)
-    fixture_chain = load_signer_chain(
-        (FIXTURES / "pki" / "leaf-chain.pem").read_bytes(), "leaf-chain.pem"
-    )
-    foreign = signer_rule(fixture_chain, SignerLevel.PUBLISHER, "ID_SIGNER_S_OTHER")
+    # Same issuing CA, another leaf CN: a Publisher rule for it does not cover our signer.
+    other_chain = load_signer_chain(pki().leaf_rsa3072.chain_pem(), "leaf-rsa3072-chain.pem")
+    foreign = signer_rule(other_chain, SignerLevel.PUBLISHER, "ID_SIGNER_S_OTHER")
     other = add_signer(set_rule_options(other, remove=["6"]), foreign)
     other = other.with_changes(update_policy_signers=(Ref(foreign.id),))
     with pytest.raises(PolicyInputError, match="no UpdatePolicySigner matches"):
@@ -177,13 +125,8 @@ def test_preflight_refusals(identity: SigningIdentity) -> None:
 
 
 def test_utf8_certificate_names_are_refused() -> None:
-    pki = FIXTURES / "pki"
-    # The shared test PKI writes UTF8String names (cryptography's default).
-    utf8_identity = identity_from_pem(
-        (pki / "leaf.pem").read_bytes(),
-        (pki / "leaf.key.pem").read_bytes(),
-        chain_pem=(pki / "leaf-chain.pem").read_bytes(),
-    )
+    # The fixture PKI's one deliberate UTF8String leaf (fixtures/README.md, leaf-utf8-names).
+    utf8_identity = fixture_identity("leaf-utf8-names")
     with pytest.raises(PolicyInputError, match="UTF8String"):
         preflight_policy_signing(_signable(utf8_identity), utf8_identity)
 
