@@ -185,10 +185,14 @@ def register(app: typer.Typer) -> None:
     @app.command(context_settings=CONTEXT)
     def demo(
         workdir: str | None = typer.Option(
-            None, "--dir", help="Work folder to keep (default: a new temporary folder)."
+            None,
+            "--dir",
+            help=f"Work folder, kept for inspection (default: ./{tracing.DEMO_DIR}; emptied "
+            "first when an earlier demo made it).",
         ),
     ) -> None:
-        """Record a scripted install of fixture PEs, write .cdf/.cat/report, sign and verify."""
+        """Record a scripted install of fixture PEs, write .cdf/.cat/report, sign and verify,
+        then write, compile, sign and re-read WDAC policies trusting the catalog's signer."""
         r = tracing.run_demo(workdir)
         m = r.outputs.manifest
         typer.echo(f"recorded {r.root} (sources: {', '.join(s.name for s in m.sources)})")
@@ -214,8 +218,13 @@ def register(app: typer.Typer) -> None:
                     continue
             typer.echo(f"  {'member' if member.ok else 'NOT a member'}: {name}")
             failed = failed or not member.ok
+        for step in r.policy_steps:
+            typer.echo(f"{step.name}: {step.output}")
+            typer.echo(f"  {'ok' if step.ok else 'FAILED'}: {step.verdict}")
+            failed = failed or not step.ok
         for why in m.degraded:
             typer.echo(f"degraded: {why}", err=True)
+        typer.echo(f"demo files kept in {r.workdir}")
         if failed:
             raise typer.Exit(1)
 

@@ -29,6 +29,7 @@ from catalog.ctl import CatalogMember as CtlMember
 from catalog.ctl import CatalogSpec, MemberKind, NameValue, build_catalog
 from catalog.hashing import HashOptions, hash_file, hash_paths
 from catalog.records import FileFailure, HashAlgorithm, PageHashTable
+from catalog.signer import SigningIdentity
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
 from inspector.pipeline.catalogs import resolve_time
@@ -435,6 +436,26 @@ subprocess.run([sys.executable, "-c", LOAD, os.path.join(app, "democore.dll")], 
 """
 
 
+DEMO_DIR = "demo-out"
+"""Default work folder of ``inspector demo``, under the current directory (kept for inspection)."""
+DEMO_MARKER = ".inspector-demo"
+"""Marks a folder the demo made: only such a folder is emptied when the demo runs again."""
+DEMO_BASE_POLICY_ID = "{5E0D3A1C-7B2F-4C9E-A6D1-0DE30BA5E001}"
+"""PolicyID of the demo's base policy (fixed, so reruns give the same policy files)."""
+_UNSIGNED_OPTION = "Enabled:Unsigned System Integrity Policy"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStep:
+    """One WDAC policy step of the demo: what it wrote and whether its check passed."""
+
+    name: str
+    output: str
+    ok: bool
+    verdict: str
+    """One line: what the step produced, or which check failed."""
+
+
 @dataclass(frozen=True, slots=True)
 class DemoResult:
     """What ``inspector demo`` did, for rendering."""
@@ -446,10 +467,138 @@ class DemoResult:
     verify: Any
     """``inspector.pipeline.signing.VerifyReport`` of the signed catalog and the demo's files."""
     helper_copy: str
+    policy_steps: tuple[DemoStep, ...] = ()
+    """Supplemental and base policy: XML, compiled .cip, signed .cip, each re-read and checked."""
+
+
+def _demo_workdir(workdir: str | None) -> Path:
+    """The demo's folder, emptied when an earlier demo made it; any other non-empty folder is
+    refused (the demo deletes what it finds there on the next run)."""
+    import shutil
+
+    work = Path(workdir) if workdir else Path.cwd() / DEMO_DIR
+    if work.exists() and not work.is_dir():
+        raise TracerInputError(f"{work}: not a folder; give --dir a folder for the demo's files")
+    if work.is_dir() and any(work.iterdir()):
+        if not (work / DEMO_MARKER).is_file():
+            raise TracerInputError(
+                f"{work}: the folder is not empty and was not made by the demo; give --dir a "
+                "new or empty folder"
+            )
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / DEMO_MARKER).write_bytes(b"made by inspector demo; emptied when the demo runs again\n")
+    return work.resolve()
+
+
+def _demo_policies(
+    out: Path, signed_catalog: Path, identity: SigningIdentity, issuing_ca: Path
+) -> list[DemoStep]:
+    """WDAC policies for the demo's signed catalog through the ``inspector policy`` pipelines:
+
+    ``policy supplemental --base-policy-id DEMO --signer DemoApp.signed.cat --level Publisher``,
+    ``policy new --template audit --policy-id DEMO --remove-option 6`` with ``policy set
+    --update-signer DemoApp.signed.cat --update-signer-level Publisher`` (the supplemental gets the
+    same UpdatePolicySigner: signing refuses a policy nobody could update), ``policy compile``,
+    ``policy sign``, then ``policy show`` on each signed file, whose signer rules must name the
+    issuing CA's TBS value as ``inspector catalog tbs`` computes it.
+    """
+    from catalog.policy.signers import SignerLevel
+    from inspector.pipeline import policies
+    from inspector.pipeline.signing import tbs_report
+
+    publisher = SignerLevel.PUBLISHER
+    steps: list[DemoStep] = []
+    supp_xml, base_xml = out / "DemoApp-supplemental.xml", out / "DemoBase.xml"
+    supp = policies.supplemental_for_signer(
+        signed_catalog, supp_xml, base_policy_id=DEMO_BASE_POLICY_ID, level=publisher,
+        name="DemoApp supplemental",
+    )  # fmt: skip
+    policies.edit_policy(
+        supp_xml, None, remove_options=[_UNSIGNED_OPTION], update_signer=signed_catalog,
+        update_signer_level=publisher,
+    )  # fmt: skip
+    (rule,) = supp.policy.signers or ()
+    steps.append(
+        DemoStep(
+            "supplemental policy", str(supp_xml), True,
+            f"supplements {DEMO_BASE_POLICY_ID}; trusts {rule.cert_publisher!r} issued by "
+            f"{rule.name!r} (Publisher), same signer may update it",
+        )
+    )  # fmt: skip
+    policies.new_base_policy(
+        base_xml, template="audit", name="DemoApp demo base", policy_id=DEMO_BASE_POLICY_ID,
+        remove_options=[_UNSIGNED_OPTION],
+    )  # fmt: skip
+    base = policies.edit_policy(
+        base_xml, None, update_signer=signed_catalog, update_signer_level=publisher
+    )
+    steps.append(
+        DemoStep(
+            "base policy", str(base_xml), True,
+            f"audit-mode base {base.policy.policy_id}, allows supplementals; UpdatePolicySigner "
+            "is the demo catalog's signer",
+        )
+    )  # fmt: skip
+    expected_tbs = tbs_report(issuing_ca)[0].tbs_hash
+    for label, xml, policy_id in (
+        ("supplemental", supp_xml, supp.policy.policy_id),
+        ("base", base_xml, DEMO_BASE_POLICY_ID),
+    ):
+        compiled = policies.compile_file(xml, str(out / "{PolicyID}.cip"))
+        steps.append(
+            DemoStep(
+                f"compiled {label}", str(compiled.output), True,
+                f"{compiled.size} bytes, binary format {compiled.format_version}",
+            )
+        )  # fmt: skip
+        signed = out / "signed" / compiled.output.name
+        signed.parent.mkdir(exist_ok=True)
+        policies.sign_policy_file(compiled.output, signed, identity)
+        steps.append(
+            _check_signed_policy(
+                f"signed {label}", signed, compiled.output.read_bytes(), policy_id, expected_tbs
+            )
+        )
+    return steps
+
+
+def _check_signed_policy(
+    name: str, path: Path, unsigned: bytes, policy_id: str | None, expected_tbs: str
+) -> DemoStep:
+    """``policy show`` on a signed .cip: signature, embedded policy and signer TBS values."""
+    from inspector.pipeline import policies
+
+    report = policies.show_policy(path)
+    sig = report.loaded.signature
+    p = report.loaded.policy
+    roots = {s.cert_root.value.upper() for s in p.signers or ()}
+    problems = [
+        why
+        for bad, why in (
+            (sig is None or not sig.verified, "signature does not verify"),
+            (sig is not None and sig.signed_data_version != 1, "SignedData version is not 1"),
+            (sig is not None and sig.policy != unsigned, "embedded policy differs from the .cip"),
+            (p.policy_id != policy_id, f"PolicyID {p.policy_id} is not {policy_id}"),
+            (not p.update_policy_signers, "no UpdatePolicySigner"),
+            (roots != {expected_tbs}, f"signer TBS {sorted(roots)} is not the issuing CA's"),
+        )
+        if bad
+    ]
+    if problems:
+        return DemoStep(name, str(path), False, "; ".join(problems))
+    return DemoStep(
+        name, str(path), True,
+        f"signature ok (SignedData v1), re-read: signer rules {len(p.signers or ())}, "
+        f"CertRoot TBS {expected_tbs[:16]}... = issuing CA's",
+    )  # fmt: skip
 
 
 def run_demo(workdir: str | None = None) -> DemoResult:
-    """Record a scripted install of the repository's fixture PEs, write, sign and verify."""
+    """Record a scripted install of the repository's fixture PEs, write, sign and verify the
+    catalog, then write, compile, sign and re-read WDAC policies trusting its signer.
+
+    ``workdir`` (default ``./demo-out``) is kept for inspection; a later run empties it."""
     from inspector.pipeline.signing import (
         load_identity,
         sign_catalog,
@@ -465,9 +614,8 @@ def run_demo(workdir: str | None = None) -> DemoResult:
             "(scripts/demo)"
         )
     import subprocess
-    import tempfile
 
-    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="inspector-demo-"))
+    work = _demo_workdir(workdir)
     root, out, evidence = work / "C", work / "out", work / "evidence"
     for d in (root / "Installers", out, evidence):
         d.mkdir(parents=True, exist_ok=True)
@@ -497,4 +645,7 @@ def run_demo(workdir: str | None = None) -> DemoResult:
          helper_copy],
         roots=[pki / "root-ca.pem"],
     )  # fmt: skip
-    return DemoResult(str(work), str(root), outputs, str(signed), report, str(helper_copy))
+    steps = _demo_policies(out, signed, identity, pki / "issuing-ca.pem")
+    return DemoResult(
+        str(work), str(root), outputs, str(signed), report, str(helper_copy), tuple(steps)
+    )
