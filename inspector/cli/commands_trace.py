@@ -14,6 +14,7 @@ import json
 
 import typer
 
+from inspector.cli.exit_codes import ExitCode
 from inspector.pipeline import tracing
 from tracer.session import SessionOptions
 
@@ -226,7 +227,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"degraded: {why}", err=True)
         typer.echo(f"demo files kept in {r.workdir}")
         if failed:
-            raise typer.Exit(1)
+            raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
     @app.command(context_settings=CONTEXT)
     def status(
