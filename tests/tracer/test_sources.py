@@ -50,6 +50,15 @@ def pe_like(tag: bytes) -> bytes:
     return bytes(head) + b"PE\0\0" + tag
 
 
+def wait_for(events: list[FileEvent], done: object, timeout: float = 15.0) -> None:
+    """Poll until ``done(events)`` holds: events are read on the source's thread, and a loaded
+    machine can take longer than any fixed sleep."""
+    assert callable(done)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done(list(events)):
+        time.sleep(0.02)
+
+
 def write_from_child(code: str, *args: str) -> None:
     subprocess.run([sys.executable, "-c", code, *args], check=True, env=child_env())
 
@@ -69,7 +78,8 @@ def test_fanotify_hashes_through_the_fd_after_unlink(tmp_path: Path) -> None:
             data.hex(),
             str(tmp_path.parent / f"{tmp_path.name}-sibling.exe"),
         )
-        time.sleep(0.2)
+        wait_for(events, lambda evs: any(e.kind is EventKind.WRITTEN for e in evs))
+        time.sleep(0.2)  # room for a wrongly reported sibling to show up
     finally:
         src.close()
     (ev,) = [e for e in events if e.kind is EventKind.WRITTEN]  # the sibling is filtered out
@@ -100,7 +110,10 @@ def test_fanotify_name_events_see_renames_when_they_happen(tmp_path: Path) -> No
             str(root),
             str(out),
         )
-        time.sleep(0.2)
+        wait_for(
+            events,
+            lambda evs: sum(e.kind is not EventKind.WRITTEN for e in evs) >= 8,
+        )
     finally:
         src.close()
     assert "name events on" in (src.status().detail or "")
@@ -227,7 +240,8 @@ def test_no_rewatch_overflow_loop_on_a_large_tree(tmp_path: Path) -> None:
         for i in range(50):
             (tmp_path / f"d{i % 46}" / f"e{(i % 46) * 100}" / f"f{i}.dll").write_bytes(b"x")
             time.sleep(0.02)
-        time.sleep(1.0)
+        wait_for(events, lambda evs: sum(e.kind is EventKind.CREATED for e in evs) >= 50)
+        time.sleep(0.2)  # room for duplicates or an overflow to show up
     finally:
         src.close()
     created = {e.path for e in events if e.kind is EventKind.CREATED}
@@ -259,7 +273,7 @@ def test_processes_report_executed_images_and_loaded_libraries(tmp_path: Path) -
         subprocess.Popen([sys.executable, "-c", LOAD_AND_SLEEP, str(lib)]),
     ]  # fmt: skip
     try:
-        deadline = time.monotonic() + 4
+        deadline = time.monotonic() + 15  # the processes live 5 s; sampling catches them early
         want = {(EventKind.EXECUTED, str(sleeper)), (EventKind.LOADED, str(lib))}
         while time.monotonic() < deadline and not want <= {(e.kind, e.path) for e in events}:
             time.sleep(0.05)
