@@ -7,6 +7,7 @@ builder, the policy writer and the ``inspector`` pipeline. formats.md sections 1
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,6 +223,56 @@ class FileDigests:
             "signature_note": self.signature_note,
             "metadata": None if self.metadata is None else self.metadata.to_dict(),
         }
+
+
+def _unhex(value: object) -> bytes | None:
+    return None if value is None else bytes.fromhex(str(value))
+
+
+def _table_from(alg: HashAlgorithm, value: object) -> PageHashTable | None:
+    if not value:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"page table must be a list, not {type(value).__name__}")
+    return PageHashTable(
+        alg, tuple((int(e["offset"]), bytes.fromhex(str(e["digest"]))) for e in value)
+    )
+
+
+def file_digests_from_dict(data: Mapping[str, Any]) -> FileDigests:
+    """The inverse of ``FileDigests.to_dict`` (digests kept as JSON, e.g. in a trace journal).
+
+    Raises ``ValueError`` or ``KeyError`` on a malformed record.
+    """
+    sig = data.get("signature")
+    signature = None
+    if sig:
+        signature = EmbeddedSignature(
+            str(sig["digest_algorithm"]),
+            bytes.fromhex(str(sig["digest"])),
+            _table_from(HashAlgorithm.parse(str(sig["digest_algorithm"])), sig.get("page_hashes"))
+            if sig.get("digest_algorithm") in ("sha1", "sha256")
+            else None,
+        )
+    meta = data.get("metadata")
+    return FileDigests(
+        path=str(data["path"]),
+        size=int(data["size"]),
+        kind=FileKind(data["kind"]),
+        reason=data.get("reason"),
+        pe_format=data.get("pe_format"),
+        flat_sha1=_unhex(data.get("flat_sha1")),
+        flat_sha256=_unhex(data.get("flat_sha256")),
+        authenticode_sha1=_unhex(data.get("authenticode_sha1")),
+        authenticode_sha256=_unhex(data.get("authenticode_sha256")),
+        page_table_sha1=_table_from(HashAlgorithm.SHA1, data.get("page_table_sha1")),
+        page_table_sha256=_table_from(HashAlgorithm.SHA256, data.get("page_table_sha256")),
+        page_hash_note=data.get("page_hash_note"),
+        signed=bool(data.get("signed", False)),
+        signature=signature,
+        signature_note=data.get("signature_note"),
+        metadata=None if not meta else PeMetadata(**meta),
+    )
 
 
 @dataclass(frozen=True, slots=True)

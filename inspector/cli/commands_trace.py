@@ -14,6 +14,7 @@ import json
 
 import typer
 
+from inspector.cli.exit_codes import ExitCode
 from inspector.pipeline import tracing
 from tracer.session import SessionOptions
 
@@ -217,7 +218,7 @@ def register(app: typer.Typer) -> None:
         for why in m.degraded:
             typer.echo(f"degraded: {why}", err=True)
         if failed:
-            raise typer.Exit(1)
+            raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
     @app.command(context_settings=CONTEXT)
     def status(

@@ -15,7 +15,7 @@ from catalog.errors import (
     CatalogInputError,
     CatalogVerificationError,
 )
-from cdf.errors import CdfError
+from cdf.errors import CdfEnvironmentError, CdfError, CdfInputError, CdfVerificationError
 from tracer.errors import (
     TracerEnvironmentError,
     TracerError,
@@ -35,12 +35,14 @@ class ExitCode(enum.IntEnum):
 
 def exit_code_for(exc: BaseException) -> ExitCode:
     """Map a package error (or an OS error) to the exit code the CLI documents."""
-    if isinstance(exc, CatalogVerificationError | TracerVerificationError):
+    if isinstance(exc, CatalogVerificationError | TracerVerificationError | CdfVerificationError):
         return ExitCode.VERIFICATION_FAILED
-    if isinstance(exc, CatalogInputError | TracerInputError | CdfError):
+    if isinstance(exc, CatalogInputError | TracerInputError | CdfInputError):
         return ExitCode.BAD_INPUT
-    if isinstance(exc, CatalogEnvironmentError | TracerEnvironmentError | OSError):
+    if isinstance(
+        exc, CatalogEnvironmentError | TracerEnvironmentError | CdfEnvironmentError | OSError
+    ):
         return ExitCode.ENVIRONMENT
-    if isinstance(exc, CatalogError | TracerError):
+    if isinstance(exc, CatalogError | TracerError | CdfError):
         return ExitCode.BAD_INPUT
     return ExitCode.INTERNAL

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from catalog.ctl import CatalogMember as CtlMember
-from catalog.ctl import CatalogSpec, MemberKind, NameValue, build_catalog
+from catalog.ctl import CatalogSpec, NameValue, build_catalog
 from catalog.hashing import HashOptions, hash_file, hash_paths
-from catalog.records import FileFailure, HashAlgorithm, PageHashTable
+from catalog.records import FileFailure, file_digests_from_dict
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
-from inspector.pipeline.catalogs import resolve_time
+from inspector.pipeline.catalogs import catalog_member, resolve_time
 from inspector.pipeline.files import write_atomically
 from tracer.errors import TracerInputError
 from tracer.recorder import run_recorder
@@ -190,28 +190,16 @@ class TraceOutputs:
         return sum(1 for e in self.manifest.entries if e.catalogable)
 
 
-def _ctl_member(name: str, d: Hashes, page_hashes: bool) -> CtlMember | None:
-    """A catalog member from the hasher's JSON digests (at stop, or captured at close)."""
-
-    def hx(key: str) -> bytes | None:
-        v = d.get(key)
-        return None if not v else bytes.fromhex(str(v))
-
-    if d.get("kind") == "pe":
-        kind, sha1, sha256 = MemberKind.PE, hx("authenticode_sha1"), hx("authenticode_sha256")
-    else:
-        # Non-PE and non-conformant PE files: Windows falls back to the flat hash (formats.md 3).
-        kind, sha1, sha256 = MemberKind.FLAT, hx("flat_sha1"), hx("flat_sha256")
-    if sha1 is None or sha256 is None:
-        return None
-    table = None
-    entries = d.get("page_table_sha256")
-    if kind is MemberKind.PE and page_hashes and entries:
-        table = PageHashTable(
-            HashAlgorithm.SHA256,
-            tuple((int(e["offset"]), bytes.fromhex(str(e["digest"]))) for e in entries),
-        )
-    return CtlMember(name=name, kind=kind, sha1=sha1, sha256=sha256, page_table_sha256=table)
+def _ctl_member(name: str, d: Hashes, page_hashes: bool) -> tuple[CtlMember | None, list[str]]:
+    """A catalog member from the hasher's digests kept as JSON (at stop, or captured at close)."""
+    try:
+        digests = file_digests_from_dict({**d, "path": name})
+    except (KeyError, TypeError, ValueError) as exc:
+        return None, [f"{name}: unreadable digests ({exc}); left out of the catalog"]
+    member, notes = catalog_member(name, digests, version=2, page_hashes=page_hashes)
+    if member.sha1 is None or member.sha256 is None:
+        return None, [f"{name}: no usable digests; left out of the catalog"]
+    return member, [f"{name}: {note}" for note in notes]
 
 
 def build_catalog_outputs(
@@ -244,9 +232,12 @@ def build_catalog_outputs(
         ctl: list[CtlMember] = []
         newest = 0
         for m in members:
-            member = None if m.hashes is None else _ctl_member(m.path, m.hashes, opts.page_hashes)
-            if member is None:
+            if m.hashes is None:
                 warnings.append(f"{m.path}: no usable digests; left out of the catalog")
+                continue
+            member, notes = _ctl_member(m.path, m.hashes, opts.page_hashes)
+            warnings.extend(notes)
+            if member is None:
                 continue
             ctl.append(member)
             if m.exists:
