@@ -32,7 +32,10 @@ DEFAULT_EXTENSIONS: frozenset[str] = frozenset(
 """Non-PE types App Control checks (scripts under Constrained Language, MSI/MSP/MST, packages)."""
 
 _MAX_LFANEW = 1 << 24
-_WINE_MARKER = b"Wine builtin DLL"
+# Wine writes its own PEs into a prefix with one of two ASCII markers at 0x40 (wine.md 4.3): full
+# builtin copies, and placeholder ("fake") DLLs for modules whose builtin is not installed, e.g.
+# windows/twain_64/sane.ds without libsane. Neither is installer content.
+_WINE_MARKERS = (b"Wine builtin DLL", b"Wine placeholder DLL")
 HEAD_PROBE = 64
 """Bytes to read first; ``needed_head_length`` then says how many the PE check needs."""
 
@@ -48,7 +51,7 @@ def needed_head_length(first: bytes) -> int:
 
 
 def classify_head(head: bytes) -> ContentKind:
-    """``PE`` when the DOS stub's ``e_lfanew`` points at ``PE\\0\\0`` (Wine builtins told apart)."""
+    """``PE`` when the DOS stub's ``e_lfanew`` points at ``PE\\0\\0`` (Wine's PEs apart)."""
     if head[:4] == b"\x7fELF":
         return ContentKind.ELF
     if len(head) < HEAD_PROBE or head[:2] != b"MZ":
@@ -56,7 +59,7 @@ def classify_head(head: bytes) -> ContentKind:
     (lfanew,) = struct.unpack_from("<I", head, 0x3C)
     if lfanew < 4 or lfanew + 4 > len(head) or head[lfanew : lfanew + 4] != b"PE\0\0":
         return ContentKind.OTHER
-    if head[0x40 : 0x40 + len(_WINE_MARKER)] == _WINE_MARKER:
+    if any(head[0x40 : 0x40 + len(m)] == m for m in _WINE_MARKERS):
         return ContentKind.WINE_BUILTIN
     return ContentKind.PE
 

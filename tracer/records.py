@@ -57,7 +57,7 @@ class ContentKind(enum.Enum):
 
     PE = "pe"
     WINE_BUILTIN = "wine-builtin"
-    """A PE carrying Wine's ``Wine builtin DLL`` marker at 0x40 (wine.md 4.3)."""
+    """A PE marked ``Wine builtin DLL`` or ``Wine placeholder DLL`` at 0x40 (wine.md 4.3)."""
     ELF = "elf"
     """A Linux/Unix executable or library: hashed at close (it may run), never catalogued."""
     OTHER = "other"

@@ -60,6 +60,11 @@ def test_classify_edge_cases() -> None:
     head += b"Wine builtin DLL" + b"\0" * (0x80 - 0x40 - 16) + b"PE\0\0"
     assert needed_head_length(bytes(head[:64])) == 0x84
     assert classify_head(bytes(head)) is ContentKind.WINE_BUILTIN
+    # Wine's placeholder DLLs (e.g. windows/twain_64/sane.ds of a fresh prefix, 1,032 bytes).
+    head[0x40:0x54] = b"Wine placeholder DLL"
+    assert classify_head(bytes(head)) is ContentKind.WINE_BUILTIN
+    head[0x40:0x54] = b"Wine placeholder\0\0\0\0"
+    assert classify_head(bytes(head)) is ContentKind.PE
     head[0x40:0x50] = b"\0" * 16
     assert classify_head(bytes(head)) is ContentKind.PE
     assert classify_head(bytes(head[:0x82])) is ContentKind.OTHER  # truncated before signature
