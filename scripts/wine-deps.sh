@@ -42,7 +42,7 @@ fi
   if ! apt_install wine32:i386 2>"$err"; then
     if [ "${INSPECTOR_ALLOW_DIST_UPGRADE:-0}" = 1 ]; then
       echo "wine32:i386 has unmet dependencies; upgrading amd64 libraries to the archive's versions (wine.md 1)" >&2
-      timeout 900 apt-get -y -qq dist-upgrade >/dev/null && apt_install wine32:i386 \
+      timeout 600 apt-get -y -qq dist-upgrade >/dev/null && apt_install wine32:i386 \
         || note "wine32:i386 still not installable after dist-upgrade"
     else
       note "wine32:i386 not installable ($(grep -m1 '^E:' "$err" || echo 'unmet dependencies')); INSPECTOR_ALLOW_DIST_UPGRADE=1 lets this script upgrade the amd64 libraries first"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -57,8 +58,19 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 @needs_fanotify
+def _remove_prefix(prefix: Path) -> None:
+    """End the prefix's wineserver and delete the prefix (about 1.3 GB for win64)."""
+    env = {**os.environ, "WINEPREFIX": str(prefix)}
+    if shutil.which("wineserver") is not None and prefix.exists():
+        subprocess.run(["wineserver", "-k"], env=env, capture_output=True, timeout=30, check=False)
+    shutil.rmtree(prefix, ignore_errors=True)
+
+
 def test_wine_install_is_recorded_and_catalogued(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     wine = require_tool("wine")
     gcc = require_tool("x86_64-w64-mingw32-gcc")
@@ -70,18 +82,23 @@ def test_wine_install_is_recorded_and_catalogued(
     (src / "core.c").write_text(DLL_C % 42)
     prefix = tmp_path / "prefix"
     media = prefix / "drive_c" / "media"
+    request.addfinalizer(lambda: _remove_prefix(prefix))
     monkeypatch.setenv("WINEPREFIX", str(prefix))
     monkeypatch.setenv("WINEDEBUG", "-all")
     monkeypatch.setenv("WINEDLLOVERRIDES", "mscoree,mshtml=")
-    boot = subprocess.run([wine, "wineboot", "--init"], capture_output=True, check=False)
+    boot = subprocess.run(
+        [wine, "wineboot", "--init"], capture_output=True, check=False, timeout=300
+    )
     if boot.returncode != 0 or not (prefix / "drive_c").is_dir():
         pytest.skip(f"wine cannot create a prefix here: {boot.stderr[-300:]!r}")
-    subprocess.run(["wineserver", "-w"], check=False)
+    subprocess.run(["wineserver", "-w"], check=False, timeout=120)
     media.mkdir()
     for name, out in (("setup.c", "setup.exe"), ("app.c", "app.exe")):
-        subprocess.run([gcc, "-o", str(media / out), str(src / name)], check=True)
+        subprocess.run([gcc, "-o", str(media / out), str(src / name)], check=True, timeout=120)
     for name, out in (("plug.c", "plug.dll"), ("core.c", "core.dll")):
-        subprocess.run([gcc, "-shared", "-o", str(media / out), str(src / name)], check=True)
+        subprocess.run(
+            [gcc, "-shared", "-o", str(media / out), str(src / name)], check=True, timeout=120
+        )
     drive_c = prefix / "drive_c"
     code, text = _cli(capsys, "start", str(drive_c), "-path", str(media / "setup.exe"))
     assert code == 0, text
