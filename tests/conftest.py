@@ -39,3 +39,16 @@ def policy_oracle_dir() -> Path:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``inspector`` in-process as the console script would: (exit code, stdout, stderr)."""
+    from inspector.cli import main
+
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -38,8 +38,7 @@ from typing import Any
 
 import pytest
 
-from inspector.cli import main
-from tests.conftest import FIXTURES, require_tool
+from tests.conftest import FIXTURES, require_tool, run_cli
 from tests.tracer.sessionkit import needs_fanotify, state_dir  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("state_dir")]
@@ -72,12 +71,7 @@ VARIANTS = {
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, *argv)
     return code, out + err
 
 

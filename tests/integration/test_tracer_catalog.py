@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.cli import main
-from tests.conftest import FIXTURES, require_tool
+from tests.conftest import FIXTURES, require_tool, run_cli
 from tests.tracer.sessionkit import (
     child_env,
     needs_fanotify,
@@ -27,14 +26,7 @@ PE = FIXTURES / "pe"
 PKI = FIXTURES / "pki"
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+cli = run_cli
 
 
 def sign_and_verify(tmp_path: Path, cat: Path, members: list[Path]) -> None:

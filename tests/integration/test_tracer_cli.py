@@ -12,21 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from inspector.cli import main
 from inspector.pipeline import tracing
+from tests.conftest import run_cli
 from tests.tracer.sessionkit import state_dir  # noqa: F401 - fixture used through usefixtures
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+cli = run_cli
 
 
 def test_package_inspector_spellings_end_to_end(

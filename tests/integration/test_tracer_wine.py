@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.cli import main
-from tests.conftest import FIXTURES, require_tool
+from tests.conftest import FIXTURES, require_tool, run_cli
 from tests.tracer.sessionkit import needs_fanotify, state_dir  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("state_dir")]
@@ -48,12 +47,7 @@ DLL_C = "__declspec(dllexport) int value(void) { return %d; }\n"
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, *argv)
     return code, out + err
 
 
