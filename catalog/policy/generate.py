@@ -9,7 +9,8 @@ the hash rules):
   ``Hash Page Sha1``, ``Hash Page Sha256`` (first-page hashes) - with ConfigCI's FriendlyName
   convention ``<path> Hash Sha1``; non-conformant and non-PE files get the two flat-hash rules in
   the Sha1/Sha256 slots and no page rules, as App Control falls back to the flat hash for them.
-- ``set_rule_options`` (Set-RuleOption), ``set_policy_info`` (Set-CIPolicyIdInfo).
+- ``set_rule_options`` (Set-RuleOption), ``set_policy_info`` (Set-CIPolicyIdInfo),
+  ``add_policy_signer`` (Add-SignerRule -Update / -Supplemental).
 - ``merge_policies``: Merge-CIPolicy without renaming the existing policy's IDs: duplicates are
   dropped, incoming IDs that clash get a ``_<n>`` suffix (Merge-CIPolicy's own suffix style).
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from catalog.policy.errors import PolicyInputError
 from catalog.policy.model import (
+    APPID_TAGGING_POLICY,
     BASE_POLICY,
     DEFAULT_PLATFORM_ID,
     SCENARIO_KERNEL,
@@ -382,6 +384,62 @@ def add_signer(
     return replace(
         policy, signers=tuple(signers), signing_scenarios=tuple(updated), ci_signers=tuple(ci)
     )
+
+
+POLICY_SIGNER_ROLES = ("UpdatePolicySigners", "SupplementalPolicySigners")
+
+
+def add_policy_signer(policy: SiPolicy, signer: Signer, role: str) -> SiPolicy:
+    """Reference ``signer`` from UpdatePolicySigners or SupplementalPolicySigners (``role``).
+
+    A Signer that already trusts the same certificate at the same level (same root, publisher and
+    no further conditions) is reused by its ID instead of adding a second, identical element: the
+    binary refers to signers by index, so one element serves as scenario signer, policy updater
+    and supplemental signer at once. SupplementalPolicySigners belong in a base policy only
+    (sipolicy.md 2.2: supplementals never carry them, and the single-policy format has no
+    supplementals at all).
+    """
+    if role not in POLICY_SIGNER_ROLES:
+        raise ValueError(f"unknown policy signer role {role!r}")
+    if role == "SupplementalPolicySigners":
+        kind = policy.policy_type or ("legacy single policy" if policy.is_legacy_format else None)
+        if policy.is_supplemental or policy.is_legacy_format or kind == APPID_TAGGING_POLICY:
+            raise PolicyInputError(
+                f"SupplementalPolicySigners are only valid in a base policy, and this is a {kind}; "
+                "add the supplemental signer to the base policy it supplements"
+                + (f" ({policy.base_policy_id})" if policy.is_supplemental else "")
+            )
+    wanted = _plain_signer_key(signer)
+    signers = policy.signers or ()
+    reused = next(
+        (s for s in signers if s.id == signer.id or (wanted and _plain_signer_key(s) == wanted)),
+        None,
+    )
+    if reused is None:
+        signers = (*signers, signer)
+    signer_id = signer.id if reused is None else reused.id
+
+    def with_ref(refs: tuple[Ref, ...] | None) -> tuple[Ref, ...]:
+        refs = refs or ()
+        return refs if any(r.id == signer_id for r in refs) else (*refs, Ref(signer_id))
+
+    if role == "UpdatePolicySigners":
+        return replace(
+            policy, signers=signers, update_policy_signers=with_ref(policy.update_policy_signers)
+        )
+    return replace(
+        policy,
+        signers=signers,
+        supplemental_policy_signers=with_ref(policy.supplemental_policy_signers),
+    )
+
+
+def _plain_signer_key(s: Signer) -> tuple[object, ...] | None:
+    """What a condition-free signer trusts; None for signers with EKU/issuer/OEM/file/time limits
+    (reusing one of those would narrow what the new reference accepts)."""
+    if s.cert_ekus or s.cert_issuer or s.cert_oem_id or s.file_attrib_refs or s.sign_time_after:
+        return None
+    return (s.cert_root.type, s.cert_root.value.upper(), s.cert_publisher)
 
 
 # ----------------------------------------------------------------------------------------------

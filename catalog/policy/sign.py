@@ -6,7 +6,9 @@ sipolicy.md section 6 and trap 10: ContentInfo(signedData) with SignedData versi
 IssuerAndSerialNumber. The SignedData assembly itself is ``catalog.pkcs7`` (generic over the content
 type). Before signing, ``preflight_policy_signing`` refuses what would brick an update path: a
 policy that still carries "Enabled:Unsigned System Integrity Policy", one without an
-UpdatePolicySigner matching the signing certificate, or certificate names in UTF8String.
+UpdatePolicySigner matching the signing certificate, or certificate names in UTF8String;
+``preflight_supplemental_signing`` refuses a supplemental policy whose base does not list the
+signing certificate among its SupplementalPolicySigners.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from catalog.pkcs7 import (
     parse_signed_data,
 )
 from catalog.policy.errors import PolicyInputError, PolicyVerificationError
-from catalog.policy.model import SiPolicy
+from catalog.policy.model import Signer, SiPolicy
 from catalog.signer import SigningIdentity
 from catalog.tbs import tbs_hash_of
 
@@ -71,7 +73,6 @@ def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> Non
             "Windows rejects signed policies from such certificates - reissue it with "
             "PrintableString names (openssl: -utf8 off, string_mask = default)"
         )
-    tbs_values = {tbs_hash_of(d, identity.source).tbs_hash for d in (leaf_der, *identity.chain_der)}
     signers = {s.id: s for s in policy.signers or ()}
     updaters = [signers[r.id] for r in policy.update_policy_signers or () if r.id in signers]
     if not updaters:
@@ -80,14 +81,76 @@ def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> Non
             "replaced; add the signing certificate's signer as an UpdatePolicySigner first"
         )
     cn = _common_name(leaf)
-    for s in updaters:
-        if s.cert_root.type != "TBS" or s.cert_root.value.upper() not in tbs_values:
-            continue
-        if s.cert_publisher is None or s.cert_publisher == cn:
-            return
+    if any(_matches(s, identity) for s in updaters):
+        return
     raise PolicyInputError(
         f"no UpdatePolicySigner matches the signing certificate {cn!r} (or its CAs); Windows "
         "would refuse later updates - add a Signer for this certificate to UpdatePolicySigners"
+    )
+
+
+def _tbs_values(identity: SigningIdentity) -> tuple[str, set[str]]:
+    """TBS hashes (upper-case hex) of the leaf and of the certificates that issued it."""
+    leaf = tbs_hash_of(identity.certificate_der, identity.source).tbs_hash.upper()
+    cas = {tbs_hash_of(d, identity.source).tbs_hash.upper() for d in identity.chain_der}
+    return leaf, cas
+
+
+def _matches(signer: Signer, identity: SigningIdentity) -> bool:
+    """Whether ``signer`` accepts a signature by ``identity``, at the signer's level.
+
+    Publisher (CertPublisher present): a CA of the chain has the CertRoot TBS and the leaf's CN is
+    the publisher; PcaCertificate / LeafCertificate (no CertPublisher; the XML does not say which):
+    the CertRoot TBS is the leaf's or a CA's. Well-known roots are Microsoft's, never ours.
+    """
+    if signer.cert_root.type != "TBS":
+        return False
+    root = signer.cert_root.value.upper()
+    leaf_tbs, ca_tbs = _tbs_values(identity)
+    if signer.cert_publisher is not None:
+        cn = _common_name(asn1_x509.Certificate.load(identity.certificate_der))
+        return root in ca_tbs and signer.cert_publisher == cn
+    return root == leaf_tbs or root in ca_tbs
+
+
+def _same_guid(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.strip("{}").upper() == b.strip("{}").upper()
+
+
+def preflight_supplemental_signing(
+    policy: SiPolicy, base: SiPolicy, identity: SigningIdentity, base_source: str
+) -> None:
+    """Refuse to sign a supplemental policy its base would reject (sipolicy.md 2.2, MSD-SIGN).
+
+    Windows accepts a signed supplemental only when its signer is one of the base policy's
+    SupplementalPolicySigners; signing anyway produces a .cip that silently never loads.
+    """
+    if not policy.is_supplemental:
+        raise PolicyInputError(
+            "a base policy was given for a policy that is not supplemental; --base only applies "
+            "when signing a supplemental policy"
+        )
+    if base.is_supplemental or not _same_guid(base.policy_id, policy.base_policy_id):
+        raise PolicyInputError(
+            f"{base_source}: is {base.policy_type or 'a legacy policy'} {base.policy_id}, not the "
+            f"base policy {policy.base_policy_id} this supplemental policy names; give its base"
+        )
+    signers = {s.id: s for s in base.signers or ()}
+    allowed = [signers[r.id] for r in base.supplemental_policy_signers or () if r.id in signers]
+    if any(_matches(s, identity) for s in allowed):
+        return
+    cn = _common_name(asn1_x509.Certificate.load(identity.certificate_der))
+    listed = (
+        f"its SupplementalPolicySigners ({', '.join(s.id for s in allowed)}) do not match"
+        if allowed
+        else "it has no SupplementalPolicySigners, so it accepts no"
+    )
+    raise PolicyInputError(
+        f"{base_source}: {listed} the signing certificate {cn!r}; Windows would refuse this "
+        "signed supplemental policy. Run: inspector policy set "
+        f"{base_source} --supplemental-signer CERT.pem --supplemental-signer-level PcaCertificate "
+        f"(CERT.pem: {cn!r} and its issuing CA, or the catalog it signed), then compile, sign "
+        "and deploy the base policy again"
     )
 
 

@@ -166,9 +166,16 @@ def set_command(
         None, "--update-signer", help="Certificate (PEM/DER, with its CA) allowed to update it."
     ),
     update_level: str = typer.Option("PcaCertificate", "--update-signer-level"),
+    supplemental_signer: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--supplemental-signer",
+        help="Certificate or signed catalog allowed to sign supplemental policies (base only).",
+    ),
+    supplemental_level: str = typer.Option("PcaCertificate", "--supplemental-signer-level"),
     as_json: bool = _JSON,
 ) -> None:
-    """Set-RuleOption, Set-CIPolicyIdInfo and UpdatePolicySigners on an existing policy XML."""
+    """Set-RuleOption, Set-CIPolicyIdInfo, UpdatePolicySigners and SupplementalPolicySigners on an
+    existing policy XML."""
     result = policies.edit_policy(
         policy,
         output,
@@ -181,6 +188,8 @@ def set_command(
         version=version,
         update_signer=update_signer,
         update_signer_level=SignerLevel.parse(update_level),
+        supplemental_signer=supplemental_signer,
+        supplemental_signer_level=SignerLevel.parse(supplemental_level),
     )
     _report(result, as_json)
 
@@ -233,11 +242,16 @@ def sign_command(
     pfx: Path | None = typer.Option(None, "--pfx", help="PFX with key and certificate."),  # noqa: B008
     password_env: str | None = typer.Option(None, "--password-env"),
     chain: Path | None = typer.Option(None, "--chain", help="CA certificates (PEM)."),  # noqa: B008
+    base: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--base",
+        help="Supplemental only: its base policy; refuse unless the base lists this signer.",
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """PKCS#7-sign a binary policy (content type 1.3.6.1.4.1.311.79.1, as signtool -p7co)."""
     identity = _identity(cert, key, pfx, chain, password_env)
-    result = policies.sign_policy_file(policy, output, identity)
+    result = policies.sign_policy_file(policy, output, identity, base=base)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

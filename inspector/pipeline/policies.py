@@ -18,12 +18,13 @@ from catalog.hashing import HashOptions, hash_paths
 from catalog.policy import generate
 from catalog.policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
 from catalog.policy.errors import PolicyEnvironmentError, PolicyInputError
-from catalog.policy.model import SCENARIO_KERNEL, SCENARIO_USER, Ref, SiPolicy
+from catalog.policy.model import SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
 from catalog.policy.options import BY_NAME
 from catalog.policy.sign import (
     SignedPolicy,
     is_signed,
     preflight_policy_signing,
+    preflight_supplemental_signing,
     sign_policy_binary,
     unwrap_signed_policy,
 )
@@ -257,6 +258,14 @@ def new_base_policy(
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
+def _policy_signer(path: Path, level: SignerLevel, prefix: str) -> Signer:
+    """The Signer for a certificate (or signed catalog) at ``level``, with an ID derived from what
+    it trusts, so editing a policy twice gives the same IDs."""
+    chain = load_signer_chain(_read(path, "certificate"), str(path))
+    probe = signer_rule(chain, level, prefix + "X")
+    return signer_rule(chain, level, stable_signer_id(probe, prefix))
+
+
 def edit_policy(
     path: Path,
     output: Path | None,
@@ -270,24 +279,18 @@ def edit_policy(
     version: str | None = None,
     update_signer: Path | None = None,
     update_signer_level: SignerLevel = SignerLevel.PCA_CERTIFICATE,
+    supplemental_signer: Path | None = None,
+    supplemental_signer_level: SignerLevel = SignerLevel.PCA_CERTIFICATE,
 ) -> GenerateResult:
     """Set-RuleOption + Set-CIPolicyIdInfo on an XML policy (in place unless ``output``).
 
     ``update_signer``: a certificate (or signed catalog) whose signer may replace the policy once
     it is deployed signed (an UpdatePolicySigner, required before signing).
+    ``supplemental_signer``: one whose signer may sign supplemental policies of this base policy
+    (a SupplementalPolicySigner: without it Windows refuses signed supplementals). A Signer that
+    already trusts the same certificate at the same level is reused, not duplicated.
     """
     policy = _load_xml(path)
-    if update_signer is not None:
-        chain = load_signer_chain(_read(update_signer, "certificate"), str(update_signer))
-        probe = signer_rule(chain, update_signer_level, "ID_SIGNER_U_X")
-        signer = signer_rule(chain, update_signer_level, stable_signer_id(probe, "ID_SIGNER_U_"))
-        signers = policy.signers or ()
-        if not any(x.id == signer.id for x in signers):
-            signers = (*signers, signer)
-        updaters = policy.update_policy_signers or ()
-        if not any(r.id == signer.id for r in updaters):
-            updaters = (*updaters, Ref(signer.id))
-        policy = policy.with_changes(signers=signers, update_policy_signers=updaters)
     policy = generate.set_rule_options(policy, add_options, remove_options)
     policy = generate.set_policy_info(
         policy,
@@ -297,6 +300,19 @@ def edit_policy(
         base_policy_id=base_policy_id,
         version=version,
     )
+    # After Set-CIPolicyIdInfo: --base-policy-id in the same call can make the policy supplemental.
+    for role, signer_path, level, prefix in (
+        ("UpdatePolicySigners", update_signer, update_signer_level, "ID_SIGNER_U_"),
+        (
+            "SupplementalPolicySigners",
+            supplemental_signer,
+            supplemental_signer_level,
+            "ID_SIGNER_P_",
+        ),
+    ):
+        if signer_path is not None:
+            signer = _policy_signer(signer_path, level, prefix)
+            policy = generate.add_policy_signer(policy, signer, role)
     target = output or path
     return GenerateResult(target, policy, save_policy_xml(policy, target))
 
@@ -375,8 +391,13 @@ def sign_policy_file(
     identity: SigningIdentity,
     *,
     now: dt.datetime | None = None,
+    base: Path | None = None,
 ) -> PolicySignResult:
-    """Sign an unsigned binary policy (.cip) after the WDAC pre-flight checks."""
+    """Sign an unsigned binary policy (.cip) after the WDAC pre-flight checks.
+
+    ``base`` (supplemental policies): the base policy (XML or binary, signed or not); signing is
+    refused unless the signing certificate is one of its SupplementalPolicySigners.
+    """
     data = _read(path, "binary policy")
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
         raise PolicyInputError(f"{path}: this is XML; compile it first (inspector policy compile)")
@@ -385,6 +406,9 @@ def sign_policy_file(
     decoded = decompile_policy(data, str(path))
     preflight(identity, now or dt.datetime.now(dt.UTC))
     preflight_policy_signing(decoded.policy, identity)
+    if base is not None:
+        base_policy = load_policy(base, verify=False).policy
+        preflight_supplemental_signing(decoded.policy, base_policy, identity, str(base))
     signed = sign_policy_binary(data, identity)
     write_atomically(output, signed)
     return PolicySignResult(output, len(signed), identity.certificate.subject.rfc4514_string())
@@ -462,6 +486,7 @@ class ShowReport:
                 for sc in p.signing_scenarios or ()
             ],
             "update_policy_signers": [r.id for r in p.update_policy_signers or ()],
+            "supplemental_policy_signers": [r.id for r in p.supplemental_policy_signers or ()],
             "issues": [str(i) for i in self.issues],
         }
 
