@@ -141,14 +141,17 @@ def preflight_supplemental_signing(
         return
     cn = _common_name(asn1_x509.Certificate.load(identity.certificate_der))
     listed = (
-        f"its SupplementalPolicySigners ({', '.join(s.id for s in allowed)}) do not match"
+        f"none of its SupplementalPolicySigners ({', '.join(s.id for s in allowed)}) matches "
+        f"the signing certificate {cn!r}"
         if allowed
-        else "it has no SupplementalPolicySigners, so it accepts no"
+        else f"the base policy has no SupplementalPolicySigners, so no signer ({cn!r} included)"
+        " may sign its supplementals"
     )
+    xml = base_source if base_source.lower().endswith(".xml") else "BASE.xml"
     raise PolicyInputError(
-        f"{base_source}: {listed} the signing certificate {cn!r}; Windows would refuse this "
+        f"{base_source}: {listed}; Windows would refuse this "
         "signed supplemental policy. Run: inspector policy set "
-        f"{base_source} --supplemental-signer CERT.pem --supplemental-signer-level PcaCertificate "
+        f"{xml} --supplemental-signer CERT.pem --supplemental-signer-level PcaCertificate "
         f"(CERT.pem: {cn!r} and its issuing CA, or the catalog it signed), then compile, sign "
         "and deploy the base policy again"
     )

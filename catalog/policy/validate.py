@@ -131,8 +131,15 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
             err("Option", "a supplemental policy cannot set Enabled:Allow Supplemental Policies")
         if p.supplemental_policy_signers:
             err("SupplementalPolicySigners", "only a base policy lists supplemental signers")
-    elif (
-        p.policy_id is not None
+    elif p.supplemental_policy_signers and "Enabled:Allow Supplemental Policies" not in p.options:
+        warn(
+            "SupplementalPolicySigners",
+            "the policy lists supplemental signers but does not set Enabled:Allow Supplemental "
+            "Policies (option 17), so Windows loads no supplemental policy for it",
+        )
+    if (
+        not p.is_supplemental
+        and p.policy_id is not None
         and p.base_policy_id is not None
         and not _same_guid(p.policy_id, p.base_policy_id)
     ):
