@@ -489,10 +489,12 @@ def _demo_policies(
 
     ``policy supplemental --base-policy-id DEMO --signer DemoApp.signed.cat --level Publisher``,
     ``policy new --template audit --policy-id DEMO --remove-option 6`` with ``policy set
-    --update-signer DemoApp.signed.cat --update-signer-level Publisher`` (the supplemental gets the
-    same UpdatePolicySigner: signing refuses a policy nobody could update), ``policy compile``,
-    ``policy sign``, then ``policy show`` on each signed file, whose signer rules must name the
-    issuing CA's TBS value as ``inspector catalog tbs`` computes it.
+    --update-signer DemoApp.signed.cat --update-signer-level Publisher --supplemental-signer
+    DemoApp.signed.cat --supplemental-signer-level Publisher`` (the supplemental gets the same
+    UpdatePolicySigner: signing refuses a policy nobody could update), ``policy compile``,
+    ``policy sign`` (``--base DemoBase.xml`` for the supplemental), then ``policy show`` on each
+    signed file, whose signer rules must name the issuing CA's TBS value as ``inspector catalog
+    tbs`` computes it.
     """
     from catalog.policy.signers import SignerLevel
     from inspector.pipeline import policies
@@ -521,14 +523,17 @@ def _demo_policies(
         base_xml, template="audit", name="DemoApp demo base", policy_id=DEMO_BASE_POLICY_ID,
         remove_options=[_UNSIGNED_OPTION],
     )  # fmt: skip
+    # The same signer signs the supplemental, so the base must list it as a
+    # SupplementalPolicySigner: Windows refuses a signed supplemental whose signer it lacks.
     base = policies.edit_policy(
-        base_xml, None, update_signer=signed_catalog, update_signer_level=publisher
-    )
+        base_xml, None, update_signer=signed_catalog, update_signer_level=publisher,
+        supplemental_signer=signed_catalog, supplemental_signer_level=publisher,
+    )  # fmt: skip
     steps.append(
         DemoStep(
             "base policy", str(base_xml), True,
             f"audit-mode base {base.policy.policy_id}, allows supplementals; UpdatePolicySigner "
-            "is the demo catalog's signer",
+            "and SupplementalPolicySigner are the demo catalog's signer",
         )
     )  # fmt: skip
     expected_tbs = tbs_report(issuing_ca)[0].tbs_hash
@@ -545,17 +550,31 @@ def _demo_policies(
         )  # fmt: skip
         signed = out / "signed" / compiled.output.name
         signed.parent.mkdir(exist_ok=True)
-        policies.sign_policy_file(compiled.output, signed, identity)
+        # The supplemental is signed with the base's pre-flight: its signer must be listed there.
+        policies.sign_policy_file(
+            compiled.output, signed, identity, base=base_xml if label == "supplemental" else None
+        )
         steps.append(
             _check_signed_policy(
-                f"signed {label}", signed, compiled.output.read_bytes(), policy_id, expected_tbs
+                f"signed {label}",
+                signed,
+                compiled.output.read_bytes(),
+                policy_id,
+                expected_tbs,
+                is_base=label == "base",
             )
         )
     return steps
 
 
 def _check_signed_policy(
-    name: str, path: Path, unsigned: bytes, policy_id: str | None, expected_tbs: str
+    name: str,
+    path: Path,
+    unsigned: bytes,
+    policy_id: str | None,
+    expected_tbs: str,
+    *,
+    is_base: bool = False,
 ) -> DemoStep:
     """``policy show`` on a signed .cip: signature, embedded policy and signer TBS values."""
     from inspector.pipeline import policies
@@ -572,6 +591,7 @@ def _check_signed_policy(
             (sig is not None and sig.policy != unsigned, "embedded policy differs from the .cip"),
             (p.policy_id != policy_id, f"PolicyID {p.policy_id} is not {policy_id}"),
             (not p.update_policy_signers, "no UpdatePolicySigner"),
+            (is_base and not p.supplemental_policy_signers, "no SupplementalPolicySigner"),
             (roots != {expected_tbs}, f"signer TBS {sorted(roots)} is not the issuing CA's"),
         )
         if bad

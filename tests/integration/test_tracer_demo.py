@@ -146,6 +146,19 @@ def _check_policies(out: Path, printed: str, tmp: Path) -> None:
             ("TBS", issuing_tbs, leaf_cn)
         }
         assert shown["update_policy_signers"]
+        if doc is base:
+            # The signed base accepts the demo's signed supplemental: its
+            # SupplementalPolicySigners name the issuing CA's TBS (openssl + sha256sum) and the
+            # leaf's CN, the signer the supplemental was signed with.
+            by_id = {s["id"]: s for s in signers}
+            supp_signers = shown["supplemental_policy_signers"]
+            assert isinstance(supp_signers, list)
+            assert supp_signers
+            assert {(by_id[i]["root"], by_id[i]["publisher"]) for i in supp_signers} == {
+                (issuing_tbs, leaf_cn)
+            }
+        else:
+            assert shown["supplemental_policy_signers"] == []
         assert _show(compiled)["source_format"] == "binary"
         verified = subprocess.run(
             [require_tool("openssl"), "cms", "-verify", "-inform", "DER", "-binary", "-noverify",
