@@ -44,8 +44,8 @@ from catalog.reader import ParsedCatalog, SignerSummary, parse_catalog, signer_s
 from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
-from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember, fold
-from cdf.parser import decode, parse
+from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
+from cdf.parser import parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
 from inspector.pipeline.files import write_atomically
@@ -169,20 +169,6 @@ def resolve_time(when: datetime | None, env: Mapping[str, str] | None = None) ->
     return None
 
 
-def _member_lines(text: str, definition: CatalogDefinition) -> dict[str, int]:
-    """Folded member tag -> the 1-based .cdf line of its ``{tag}=path`` line."""
-    wanted = {fold(m.key): fold(m.tag) for m in definition.members}
-    lines: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        key = raw.split("=", 1)[0].strip(" \t") if "=" in raw else None
-        if key is None:
-            continue
-        tag = wanted.get(fold(key))
-        if tag is not None and tag not in lines:
-            lines[tag] = number
-    return lines
-
-
 def _is_cab(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -279,7 +265,6 @@ def build_definition(
     *,
     base_dir: Path,
     target: Path,
-    cdf_text: str | None = None,
     when: datetime | None = None,
     random_id: bool = False,
     list_identifier: bytes | None = None,
@@ -301,7 +286,6 @@ def build_definition(
     if version not in (1, 2):
         raise CatalogInputError(f"CatalogVersion={version} is not supported: use 1 or 2")
     page_hashes = definition.effective_page_hashes
-    lines = _member_lines(cdf_text, definition) if cdf_text is not None else {}
     failures: list[MemberFailure] = list(prior_failures)
     jobs: list[_Job] = []
 
@@ -312,7 +296,7 @@ def build_definition(
         failures.append(failure)
 
     for member in definition.members:
-        line = member.line if member.line is not None else lines.get(fold(member.tag))
+        line = member.line
         if not member.hashed:
             fail(
                 member,
@@ -475,7 +459,6 @@ def makecat(
         raise CatalogEnvironmentError(f"{cdf_path}: cannot read: {exc}") from exc
     source = str(cdf_path)
     parsed = parse(data, source=source)
-    text, _ = decode(data, source)
     definition = parsed.definition
     base_dir = cdf_path.resolve().parent
     warnings = [f"{source}: {w}" for w in parsed.warnings]
@@ -485,7 +468,6 @@ def makecat(
         definition,
         base_dir=base_dir,
         target=output,
-        cdf_text=text,
         when=when,
         random_id=random_id,
         list_identifier=list_identifier,
