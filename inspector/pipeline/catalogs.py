@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.ctl import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
-from catalog.errors import CatalogEnvironmentError, CatalogError, CatalogInputError
+from catalog.errors import CatalogError, CatalogInputError
 from catalog.hashing import HashOptions, HashProgress, hash_paths, iter_files
 from catalog.reader import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
 from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
@@ -48,7 +48,7 @@ from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
 from cdf.parser import parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
-from inspector.pipeline.files import write_atomically
+from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
 PE_SIP_GUID = "{C689AAB8-8E78-11D0-8C47-00C04FC295EE}"
@@ -451,12 +451,7 @@ def makecat(
     progress: HashProgress | None = None,
 ) -> CatalogRun:
     """MakeCat's job for one .cdf; the catalog goes to ``output`` or ``ResultDir``/``Name``."""
-    try:
-        data = cdf_path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CatalogInputError(f"{cdf_path}: catalog definition not found") from exc
-    except OSError as exc:
-        raise CatalogEnvironmentError(f"{cdf_path}: cannot read: {exc}") from exc
+    data = read_input(cdf_path, "catalog definition")
     source = str(cdf_path)
     parsed = parse(data, source=source)
     definition = parsed.definition
@@ -544,14 +539,7 @@ def build_from_paths(
 
 def read_catalog(path: Path) -> CatalogView:
     """Parse one catalog file for display."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CatalogInputError(f"{path}: catalog not found; check the path") from exc
-    except IsADirectoryError as exc:
-        raise CatalogInputError(f"{path}: is a folder, expected a .cat file") from exc
-    except OSError as exc:
-        raise CatalogEnvironmentError(f"{path}: cannot read: {exc}") from exc
+    data = read_input(path, "catalog")
     parsed = parse_catalog(data, str(path))
     try:
         signers = signer_summaries(parsed)
