@@ -35,7 +35,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from catalog import asn1, der
+from catalog import der, oids
 from catalog.errors import CatalogInputError
 from catalog.records import HashAlgorithm, PageHashTable
 
@@ -155,45 +155,45 @@ class BuiltCatalog:
 
 
 # Pre-encoded pieces that every member repeats.
-_OID_MEMBERINFO2 = der.der_oid(asn1.OID_CAT_MEMBERINFO2)
+_OID_MEMBERINFO2 = der.der_oid(oids.OID_CAT_MEMBERINFO2)
 _MEMBERINFO2 = {
     MemberKind.PE: der.der_sequence(
-        _OID_MEMBERINFO2, der.der_tlv(der.TAG_SET, bytes((0x80 | asn1.MEMBERINFO2_PE, 0)))
+        _OID_MEMBERINFO2, der.der_tlv(der.TAG_SET, bytes((0x80 | oids.MEMBERINFO2_PE, 0)))
     ),
     MemberKind.FLAT: der.der_sequence(
-        _OID_MEMBERINFO2, der.der_tlv(der.TAG_SET, bytes((0x80 | asn1.MEMBERINFO2_FLAT, 0)))
+        _OID_MEMBERINFO2, der.der_tlv(der.TAG_SET, bytes((0x80 | oids.MEMBERINFO2_FLAT, 0)))
     ),
 }
 _MEMBERINFO = {
     kind: der.der_sequence(
-        der.der_oid(asn1.OID_CAT_MEMBERINFO),
+        der.der_oid(oids.OID_CAT_MEMBERINFO),
         der.der_tlv(
             der.TAG_SET,
             der.der_sequence(der.der_bmp_string(guid), der.der_integer(CERT_VERSION)),
         ),
     )
-    for kind, guid in ((MemberKind.PE, asn1.SIP_GUID_PE), (MemberKind.FLAT, asn1.SIP_GUID_FLAT))
+    for kind, guid in ((MemberKind.PE, oids.SIP_GUID_PE), (MemberKind.FLAT, oids.SIP_GUID_FLAT))
 }
-_OID_NAMEVALUE = der.der_oid(asn1.OID_CAT_NAMEVALUE)
-_OID_INDIRECT = der.der_oid(asn1.OID_SPC_INDIRECT_DATA)
-_PE_DATA_OID = der.der_oid(asn1.OID_SPC_PE_IMAGE_DATA)
-_FLAT_DATA = der.der_sequence(der.der_oid(asn1.OID_SPC_CAB_DATA), EMPTY_SPC_LINK)
+_OID_NAMEVALUE = der.der_oid(oids.OID_CAT_NAMEVALUE)
+_OID_INDIRECT = der.der_oid(oids.OID_SPC_INDIRECT_DATA)
+_PE_DATA_OID = der.der_oid(oids.OID_SPC_PE_IMAGE_DATA)
+_FLAT_DATA = der.der_sequence(der.der_oid(oids.OID_SPC_CAB_DATA), EMPTY_SPC_LINK)
 _PE_DATA_NO_PAGES = der.der_sequence(
     _PE_DATA_OID, der.der_sequence(SPC_PE_IMAGE_FLAGS, EMPTY_FILE_LINK)
 )
 _DIGEST_ALG = {
-    HashAlgorithm.SHA1: der.der_algorithm_identifier(asn1.OID_SHA1),
-    HashAlgorithm.SHA256: der.der_algorithm_identifier(asn1.OID_SHA256),
+    HashAlgorithm.SHA1: der.der_algorithm_identifier(oids.OID_SHA1),
+    HashAlgorithm.SHA256: der.der_algorithm_identifier(oids.OID_SHA256),
 }
 _PAGE_OID = {
-    HashAlgorithm.SHA1: asn1.OID_PAGE_HASHES_V1,
-    HashAlgorithm.SHA256: asn1.OID_PAGE_HASHES_V2,
+    HashAlgorithm.SHA1: oids.OID_PAGE_HASHES_V1,
+    HashAlgorithm.SHA256: oids.OID_PAGE_HASHES_V2,
 }
 _SUBJECT_ALG = {
-    1: der.der_algorithm_identifier(asn1.OID_CATALOG_LIST_MEMBER),
-    2: der.der_algorithm_identifier(asn1.OID_CATALOG_LIST_MEMBER2),
+    1: der.der_algorithm_identifier(oids.OID_CATALOG_LIST_MEMBER),
+    2: der.der_algorithm_identifier(oids.OID_CATALOG_LIST_MEMBER2),
 }
-_SUBJECT_USAGE = der.der_sequence(der.der_oid(asn1.OID_CATALOG_LIST))
+_SUBJECT_USAGE = der.der_sequence(der.der_oid(oids.OID_CATALOG_LIST))
 
 
 def encode_name_value(attr: NameValue) -> bytes:
@@ -220,7 +220,7 @@ def encode_page_hash_link(table: PageHashTable) -> bytes:
     )
     moniker = der.der_tlv(
         0xA1,
-        der.der_octet_string(asn1.SPC_PAGE_HASH_CLASS_ID) + der.der_octet_string(serialized),
+        der.der_octet_string(oids.SPC_PAGE_HASH_CLASS_ID) + der.der_octet_string(serialized),
     )
     return der.der_tlv(0xA0, moniker)
 
@@ -343,11 +343,11 @@ def derive_list_identifier(version: int, subjects: bytes, extensions: bytes) -> 
 
 def wrap_unsigned(ctl: bytes) -> bytes:
     """ContentInfo SignedData (version 1, no digest algorithms, no signers) around a CTL (4.1)."""
-    content_info = der.der_sequence(der.der_oid(asn1.OID_CTL), der.der_tlv(0xA0, ctl))
+    content_info = der.der_sequence(der.der_oid(oids.OID_CTL), der.der_tlv(0xA0, ctl))
     signed_data = der.der_sequence(
         der.der_integer(1), der.der_tlv(der.TAG_SET, b""), content_info, der.der_set_of([])
     )
-    return der.der_sequence(der.der_oid(asn1.OID_SIGNED_DATA), der.der_tlv(0xA0, signed_data))
+    return der.der_sequence(der.der_oid(oids.OID_SIGNED_DATA), der.der_tlv(0xA0, signed_data))
 
 
 def build_catalog(spec: CatalogSpec) -> BuiltCatalog:

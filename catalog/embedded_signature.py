@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import struct
 
-from catalog import asn1
+from catalog import asn1, oids
 from catalog.der import TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET, children, oid_of, read_tlv
 from catalog.errors import CatalogInputError
 from catalog.records import EmbeddedSignature, HashAlgorithm, PageHashTable
 
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
-_OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-_DIGEST_NAMES = {asn1.OID_SHA1: "sha1", asn1.OID_SHA256: "sha256"}
 _PAGE_OIDS = {
-    asn1.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
-    asn1.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
+    oids.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
+    oids.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
 }
 
 
@@ -45,14 +43,17 @@ def decode_signed_data(der: bytes) -> EmbeddedSignature:
     view = memoryview(der)
     outer = read_tlv(view, 0)
     content_info = children(view, outer, TAG_SEQUENCE, "ContentInfo")
-    if len(content_info) != 2 or oid_of(view, content_info[0], "contentType") != _OID_SIGNED_DATA:
+    if (
+        len(content_info) != 2
+        or oid_of(view, content_info[0], "contentType") != oids.OID_SIGNED_DATA
+    ):
         raise CatalogInputError("signature is not a PKCS#7 SignedData ContentInfo")
     (signed_data,) = children(view, content_info[1], 0xA0, "ContentInfo content")
     fields = children(view, signed_data, TAG_SEQUENCE, "SignedData")
     if len(fields) < 3:
         raise CatalogInputError("PKCS#7 SignedData has fewer than three fields")
     encap = children(view, fields[2], TAG_SEQUENCE, "contentInfo")
-    if len(encap) != 2 or oid_of(view, encap[0], "inner contentType") != asn1.OID_SPC_INDIRECT_DATA:
+    if len(encap) != 2 or oid_of(view, encap[0], "inner contentType") != oids.OID_SPC_INDIRECT_DATA:
         raise CatalogInputError("signed content is not SpcIndirectDataContent")
     (inner,) = children(view, encap[1], 0xA0, "inner content")
     try:
@@ -63,12 +64,12 @@ def decode_signed_data(der: bytes) -> EmbeddedSignature:
         pages = _page_hashes(indirect)
     except (ValueError, TypeError, KeyError) as exc:
         raise CatalogInputError(f"SpcIndirectDataContent does not decode: {exc}") from exc
-    return EmbeddedSignature(_DIGEST_NAMES.get(oid, oid), digest, pages)
+    return EmbeddedSignature(oids.DIGEST_NAMES.get(oid, oid), digest, pages)
 
 
 def _page_hashes(indirect: asn1.SpcIndirectDataContent) -> PageHashTable | None:
     data = indirect["data"]
-    if data["type"].dotted != asn1.OID_SPC_PE_IMAGE_DATA:
+    if data["type"].dotted != oids.OID_SPC_PE_IMAGE_DATA:
         return None
     image = data["value"].parsed if hasattr(data["value"], "parsed") else data["value"]
     link = image["file"]
@@ -77,7 +78,7 @@ def _page_hashes(indirect: asn1.SpcIndirectDataContent) -> PageHashTable | None:
     if link.name != "moniker":
         return None
     moniker = link.chosen
-    if bytes(moniker["class_id"].contents) != asn1.SPC_PAGE_HASH_CLASS_ID:
+    if bytes(moniker["class_id"].contents) != oids.SPC_PAGE_HASH_CLASS_ID:
         return None
     serialized = bytes(moniker["serialized_data"].contents)
     view = memoryview(serialized)

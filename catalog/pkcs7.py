@@ -42,19 +42,19 @@ from catalog.der import (
     read_tlv,
 )
 from catalog.errors import CatalogInputError, CatalogVerificationError
-
-OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-OID_CTL = "1.3.6.1.4.1.311.10.1"
-OID_SIPOLICY = "1.3.6.1.4.1.311.79.1"
-OID_SHA256 = "2.16.840.1.101.3.4.2.1"
-OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
-OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
-OID_SPC_STATEMENT_TYPE = "1.3.6.1.4.1.311.2.1.11"
-OID_SPC_SP_OPUS_INFO = "1.3.6.1.4.1.311.2.1.12"
-OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE = "1.3.6.1.4.1.311.2.1.21"
-OID_MS_RFC3161_TIMESTAMP = "1.3.6.1.4.1.311.3.3.1"
+from catalog.oids import DIGEST_NAMES
+from catalog.oids import OID_CONTENT_TYPE as OID_CONTENT_TYPE
+from catalog.oids import OID_CTL as OID_CTL
+from catalog.oids import OID_MESSAGE_DIGEST as OID_MESSAGE_DIGEST
+from catalog.oids import OID_MS_RFC3161_TIMESTAMP as OID_MS_RFC3161_TIMESTAMP
+from catalog.oids import OID_RSA_ENCRYPTION as OID_RSA_ENCRYPTION
+from catalog.oids import OID_SHA256 as OID_SHA256
+from catalog.oids import OID_SIGNED_DATA as OID_SIGNED_DATA
+from catalog.oids import OID_SIGNING_TIME as OID_SIGNING_TIME
+from catalog.oids import OID_SIPOLICY as OID_SIPOLICY
+from catalog.oids import OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE as OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE
+from catalog.oids import OID_SPC_SP_OPUS_INFO as OID_SPC_SP_OPUS_INFO
+from catalog.oids import OID_SPC_STATEMENT_TYPE as OID_SPC_STATEMENT_TYPE
 
 Signer = Callable[[bytes], bytes]
 """RSASSA-PKCS1-v1_5 with SHA256 over the given bytes (a key in memory today, PKCS#11 later)."""
@@ -303,12 +303,6 @@ def resign(
 
 # --- checking one SignerInfo ---------------------------------------------------------------------
 
-_DIGESTS: dict[str, str] = {
-    "1.3.14.3.2.26": "sha1",
-    "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384",
-    "2.16.840.1.101.3.4.2.3": "sha512",
-}
 _HASH_CLASSES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
     "sha256": hashes.SHA256,
@@ -392,7 +386,7 @@ def check_signer_info(
     except (ValueError, TypeError, KeyError) as exc:
         raise CatalogVerificationError(f"{source}: unreadable SignerInfo ({exc})") from exc
 
-    hash_name = _DIGESTS.get(digest_oid)
+    hash_name = DIGEST_NAMES.get(digest_oid)
     if hash_name is None:
         raise CatalogVerificationError(f"{source}: unsupported digest algorithm {digest_oid}")
     cert_der = _find_certificate(certificates, issuer, serial)

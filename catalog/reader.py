@@ -17,7 +17,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from catalog import asn1
+from catalog import oids
 from catalog.ctl import FLAG_BASE64, NameValue
 from catalog.der import (
     TAG_BIT_STRING,
@@ -48,26 +48,25 @@ class MemberType(enum.Enum):
 
 
 _GUID_TYPES = {
-    asn1.SIP_GUID_PE: MemberType.PE,
-    asn1.SIP_GUID_FLAT: MemberType.FLAT,
-    asn1.SIP_GUID_CAB: MemberType.CAB,
+    oids.SIP_GUID_PE: MemberType.PE,
+    oids.SIP_GUID_FLAT: MemberType.FLAT,
+    oids.SIP_GUID_CAB: MemberType.CAB,
 }
 _INFO2_TYPES = {
-    asn1.MEMBERINFO2_PE: MemberType.PE,
-    asn1.MEMBERINFO2_CAB: MemberType.CAB,
-    asn1.MEMBERINFO2_FLAT: MemberType.FLAT,
+    oids.MEMBERINFO2_PE: MemberType.PE,
+    oids.MEMBERINFO2_CAB: MemberType.CAB,
+    oids.MEMBERINFO2_FLAT: MemberType.FLAT,
 }
 _DATA_TYPES = {
-    asn1.OID_SPC_PE_IMAGE_DATA: MemberType.PE,
-    asn1.OID_SPC_CAB_DATA: MemberType.FLAT,
-    asn1.OID_SPC_CAB_PAGE_DATA: MemberType.CAB,
+    oids.OID_SPC_PE_IMAGE_DATA: MemberType.PE,
+    oids.OID_SPC_CAB_DATA: MemberType.FLAT,
+    oids.OID_SPC_CAB_PAGE_DATA: MemberType.CAB,
 }
-_DIGEST_NAMES = {asn1.OID_SHA1: "sha1", asn1.OID_SHA256: "sha256"}
 _PAGE_ALGS = {
-    asn1.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
-    asn1.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
+    oids.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
+    oids.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
 }
-_VERSIONS = {asn1.OID_CATALOG_LIST_MEMBER: 1, asn1.OID_CATALOG_LIST_MEMBER2: 2}
+_VERSIONS = {oids.OID_CATALOG_LIST_MEMBER: 1, oids.OID_CATALOG_LIST_MEMBER2: 2}
 
 
 def display_value(attr: NameValue) -> str:
@@ -188,14 +187,14 @@ class _Parser:
         if outer.end != size and any(d[outer.end :]):
             raise DerError(outer.end, "unexpected data after the PKCS#7 ContentInfo")
         oid_tlv = self.expect_oid(
-            outer.content_start, outer.end, asn1.OID_SIGNED_DATA, "SignedData"
+            outer.content_start, outer.end, oids.OID_SIGNED_DATA, "SignedData"
         )
         explicit = read_tlv(d, oid_tlv.end, outer.end, 0xA0, "[0] content of ContentInfo")
         sd = read_tlv(d, explicit.content_start, explicit.end, TAG_SEQUENCE, "SignedData")
         version = read_tlv(d, sd.content_start, sd.end, TAG_INTEGER, "SignedData version")
         algs = read_tlv(d, version.end, sd.end, TAG_SET, "SignedData digestAlgorithms")
         eci = read_tlv(d, algs.end, sd.end, TAG_SEQUENCE, "SignedData contentInfo")
-        ctype = self.expect_oid(eci.content_start, eci.end, asn1.OID_CTL, "contentType szOID_CTL")
+        ctype = self.expect_oid(eci.content_start, eci.end, oids.OID_CTL, "contentType szOID_CTL")
         wrapper = read_tlv(d, ctype.end, eci.end, 0xA0, "[0] CTL content")
         inner = read_tlv(d, wrapper.content_start, wrapper.end, what="CertificateTrustList")
         if inner.tag == TAG_OCTET_STRING:  # tolerate a CTL wrapped the PKCS#7 "data" way
@@ -242,7 +241,7 @@ class _Parser:
         if not peek(TAG_SEQUENCE):
             raise DerError(self._at(items, idx, ctl), "expected the CTL subjectUsage SEQUENCE")
         usage = [read_oid(d, c.start, c.end, "subjectUsage")[0] for c in children(d, items[idx])]
-        if asn1.OID_CATALOG_LIST not in usage:
+        if oids.OID_CATALOG_LIST not in usage:
             raise DerError(items[idx].start, f"CTL usage {usage} is not a catalog list (12.1.1)")
         idx += 1
         list_id = None
@@ -277,7 +276,7 @@ class _Parser:
                     value = read_tlv(d, value.end, ext.end, TAG_OCTET_STRING, "extnValue")
                 elif value.tag != TAG_OCTET_STRING:
                     raise DerError(value.start, "expected the extension's OCTET STRING extnValue")
-                if oid == asn1.OID_CAT_NAMEVALUE:
+                if oid == oids.OID_CAT_NAMEVALUE:
                     nested = read_tlv(d, value.content_start, value.end, TAG_SEQUENCE, "NameValue")
                     attributes.append(self.name_value(nested))
                 else:
@@ -356,16 +355,16 @@ class _Parser:
                 if not members:
                     raise DerError(values.start, f"attribute {oid} has no value")
                 value = members[0]
-                if oid == asn1.OID_CAT_NAMEVALUE:
+                if oid == oids.OID_CAT_NAMEVALUE:
                     names.append(self.name_value(read_tlv(d, value.start, values.end, 0x30)))
-                elif oid == asn1.OID_CAT_MEMBERINFO:
+                elif oid == oids.OID_CAT_MEMBERINFO:
                     guid = read_tlv(d, value.content_start, value.end, TAG_BMP_STRING, "SIP GUID")
                     sip_guid = d[guid.content_start : guid.end].decode("utf-16-be", "replace")
                     info_type = _GUID_TYPES.get(sip_guid.upper(), MemberType.UNKNOWN)
-                elif oid == asn1.OID_CAT_MEMBERINFO2:
+                elif oid == oids.OID_CAT_MEMBERINFO2:
                     if value.tag & 0xC0 == 0x80:
                         info_type = _INFO2_TYPES.get(value.tag & 0x1F, MemberType.UNKNOWN)
-                elif oid == asn1.OID_SPC_INDIRECT_DATA:
+                elif oid == oids.OID_SPC_INDIRECT_DATA:
                     compat = False
                     data_type, digest_alg, digest, page_type, table = self.indirect(value)
                 else:
@@ -394,7 +393,7 @@ class _Parser:
         dtype, dtype_tlv = read_oid(d, data.content_start, data.end, "indirect data type")
         page_type: str | None = None
         table: PageHashTable | None = None
-        if dtype == asn1.OID_SPC_PE_IMAGE_DATA and dtype_tlv.end < data.end:
+        if dtype == oids.OID_SPC_PE_IMAGE_DATA and dtype_tlv.end < data.end:
             page_type, table = self.pe_image_data(read_tlv(d, dtype_tlv.end, data.end, 0x30))
         info = read_tlv(d, data.end, tlv.end, TAG_SEQUENCE, "DigestInfo")
         alg = read_tlv(d, info.content_start, info.end, TAG_SEQUENCE, "digestAlgorithm")
@@ -402,7 +401,7 @@ class _Parser:
         digest = read_tlv(d, alg.end, info.end, TAG_OCTET_STRING, "digest")
         return (
             _DATA_TYPES.get(dtype, MemberType.UNKNOWN),
-            _DIGEST_NAMES.get(alg_oid, alg_oid),
+            oids.DIGEST_NAMES.get(alg_oid, alg_oid),
             d[digest.content_start : digest.end],
             page_type,
             table,
@@ -420,7 +419,7 @@ class _Parser:
             return None, None
         class_id = read_tlv(d, link.content_start, link.end, TAG_OCTET_STRING, "moniker classId")
         serialized = read_tlv(d, class_id.end, link.end, TAG_OCTET_STRING, "serializedData")
-        if d[class_id.content_start : class_id.end] != asn1.SPC_PAGE_HASH_CLASS_ID:
+        if d[class_id.content_start : class_id.end] != oids.SPC_PAGE_HASH_CLASS_ID:
             return None, None
         outer = read_tlv(d, serialized.content_start, serialized.end, TAG_SET, "page-hash SET")
         attr = read_tlv(d, outer.content_start, outer.end, TAG_SEQUENCE, "page-hash attribute")
@@ -499,7 +498,7 @@ def signer_summaries(parsed: ParsedCatalog) -> tuple[SignerSummary, ...]:
             SignerSummary(
                 subject=subject,
                 issuer_serial=f"{serial:X}",
-                digest_algorithm=_DIGEST_NAMES.get(alg_oid, alg_oid),
+                digest_algorithm=oids.DIGEST_NAMES.get(alg_oid, alg_oid),
             )
         )
     return tuple(out)

@@ -29,9 +29,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from catalog.ctl import v1_identifier
 from catalog.errors import CatalogError, CatalogVerificationError
+from catalog.oids import OID_CTL, OID_MS_RFC3161_TIMESTAMP
 from catalog.pkcs7 import (
-    OID_CTL,
-    OID_MS_RFC3161_TIMESTAMP,
     CheckedSignerInfo,
     check_signer_info,
 )

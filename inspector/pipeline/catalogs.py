@@ -40,6 +40,7 @@ from typing import Any
 from catalog.ctl import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
 from catalog.errors import CatalogError, CatalogInputError
 from catalog.hashing import HashOptions, HashProgress, hash_paths, iter_files
+from catalog.oids import SIP_GUID_PE
 from catalog.reader import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
 from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
 from cdf.builder import build_package_definition
@@ -51,7 +52,6 @@ from cdf.writer import render_bytes
 from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
-PE_SIP_GUID = "{C689AAB8-8E78-11D0-8C47-00C04FC295EE}"
 CAB_MAGIC = b"MSCF"
 
 NOTE_NONCONFORMANT = "non-conformant PE: catalogued as a flat member (Windows uses its flat hash)"
@@ -308,7 +308,7 @@ def build_definition(
             )
             continue
         sip = member.alt_sip_id
-        if sip is not None and sip.upper() not in (FLAT_SIP_GUID, PE_SIP_GUID):
+        if sip is not None and sip.upper() not in (FLAT_SIP_GUID, SIP_GUID_PE):
             fail(
                 member,
                 member.path,

@@ -16,8 +16,8 @@ from typing import Any
 from catalog.der import children, der_oid, read_tlv
 from catalog.errors import CatalogError, CatalogInputError
 from catalog.hashing import HashOptions, HashProgress, hash_paths
+from catalog.oids import OID_CATALOG_LIST, OID_CTL
 from catalog.pkcs7 import (
-    OID_CTL,
     SignedDataParts,
     SignOptions,
     parse_signed_data,
@@ -36,7 +36,7 @@ from catalog.verify import (
 from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
-OID_CATALOG_LIST_DER = der_oid("1.3.6.1.4.1.311.12.1.1")
+OID_CATALOG_LIST_DER = der_oid(OID_CATALOG_LIST)
 
 
 def load_identity(
