@@ -273,7 +273,7 @@ def content_info_for(content_type: str, content: bytes) -> bytes:
 
 
 def resign(
-    data: bytes,
+    data: bytes | SignedDataParts,
     source: str,
     leaf: bytes,
     extra_certificates: Sequence[bytes],
@@ -282,8 +282,11 @@ def resign(
     timestamper: Timestamper | None = None,
     expected_content_type: str | None = None,
 ) -> bytes:
-    """Sign (or re-sign) an existing SignedData: signer infos and certificates are replaced."""
-    parts = parse_signed_data(data, source)
+    """Sign (or re-sign) an existing SignedData: signer infos and certificates are replaced.
+
+    ``data`` is the DER, or its ``parse_signed_data`` parts when the caller has already parsed it.
+    """
+    parts = data if isinstance(data, SignedDataParts) else parse_signed_data(data, source)
     if expected_content_type is not None and parts.content_type != expected_content_type:
         raise CatalogInputError(
             f"{source}: inner content type is {parts.content_type}, expected "

@@ -114,17 +114,17 @@ def sign_catalog_bytes(
     Returns the signed bytes and the number of trusted subjects.
     """
     preflight(identity, now or dt.datetime.now(dt.UTC))
-    subjects = ctl_subject_count(parse_signed_data(data, source), source)
+    parts = parse_signed_data(data, source)
+    subjects = ctl_subject_count(parts, source)  # also checks the content type is a CTL
     stamper = None if timestamp_url is None else Rfc3161Timestamper(timestamp_url, transport)
     signed = resign(
-        data,
+        parts,
         source,
         identity.certificate_der,
         identity.chain_der,
         identity.sign,
         options or SignOptions(),
         stamper,
-        expected_content_type=OID_CTL,
     )
     return signed, subjects
 
