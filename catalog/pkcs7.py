@@ -392,7 +392,7 @@ def check_signer_info(
     hash_name = DIGEST_NAMES.get(digest_oid)
     if hash_name is None:
         raise CatalogVerificationError(f"{source}: unsupported digest algorithm {digest_oid}")
-    cert_der = _find_certificate(certificates, issuer, serial)
+    cert_der = find_certificate(certificates, issuer, serial)
     if cert_der is None:
         raise CatalogVerificationError(
             f"{source}: the signer's certificate (serial {serial:X}) is not among the "
@@ -429,7 +429,44 @@ def check_signer_info(
     )
 
 
-def _find_certificate(certificates: Sequence[bytes], issuer: bytes, serial: int) -> bytes | None:
+@dataclass(frozen=True, slots=True)
+class SignerReference:
+    """How a SignerInfo names its certificate (issuerAndSerialNumber) and its digest algorithm."""
+
+    issuer: bytes
+    """DER of the issuer Name, as stored in the SignerInfo."""
+    serial: int
+    digest_algorithm: str
+    """Dotted OID of the SignerInfo's digestAlgorithm."""
+
+
+def signer_reference(signer_info: bytes) -> SignerReference:
+    """Decode a SignerInfo's issuerAndSerialNumber and digestAlgorithm (no verification).
+
+    ``CatalogInputError`` when it names its certificate by key id or cannot be read.
+    """
+    try:
+        si = cms.SignerInfo.load(signer_info)
+        sid = si["sid"]
+        if sid.name != "issuer_and_serial_number":
+            raise CatalogInputError(
+                "the SignerInfo names its certificate by key id; only issuer and serial number "
+                "(PKCS#7 v1.5, Authenticode) is supported"
+            )
+        return SignerReference(
+            issuer=sid.chosen["issuer"].dump(),
+            serial=sid.chosen["serial_number"].native,
+            digest_algorithm=si["digest_algorithm"]["algorithm"].dotted,
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CatalogInputError(f"unreadable SignerInfo ({exc})") from None
+
+
+def find_certificate(certificates: Sequence[bytes], issuer: bytes, serial: int) -> bytes | None:
+    """The certificate with this issuer (Name DER) and serial number; None when none has them.
+
+    Unreadable certificates are skipped: they cannot be the signer's.
+    """
     for der in certificates:
         try:
             tbs = x509.Certificate.load(der)["tbs_certificate"]

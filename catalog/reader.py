@@ -35,6 +35,7 @@ from catalog.der import (
     read_tlv,
 )
 from catalog.errors import CatalogInputError
+from catalog.pkcs7 import find_certificate, signer_reference
 from catalog.records import HashAlgorithm, PageHashTable
 
 
@@ -465,40 +466,24 @@ def signer_summaries(parsed: ParsedCatalog) -> tuple[SignerSummary, ...]:
     """One summary per SignerInfo (no verification: that is ``catalog.verify``'s job)."""
     from cryptography import x509
 
-    certs = []
-    for raw in parsed.certificates:
-        try:
-            certs.append(x509.load_der_x509_certificate(raw))
-        except ValueError:
-            continue
     out: list[SignerSummary] = []
     for raw in parsed.signer_infos:
-        d = raw
         try:
-            si = read_tlv(d, 0, len(raw), TAG_SEQUENCE, "SignerInfo")
-            version = read_tlv(d, si.content_start, si.end, TAG_INTEGER, "version")
-            ias = read_tlv(d, version.end, si.end, TAG_SEQUENCE, "issuerAndSerialNumber")
-            issuer = read_tlv(d, ias.content_start, ias.end, TAG_SEQUENCE, "issuer")
-            serial_tlv = read_tlv(d, issuer.end, ias.end, TAG_INTEGER, "serialNumber")
-            alg = read_tlv(d, ias.end, si.end, TAG_SEQUENCE, "digestAlgorithm")
-            alg_oid = read_oid(d, alg.content_start, alg.end)[0]
-        except DerError as exc:
+            ref = signer_reference(raw)
+        except CatalogInputError as exc:
             raise CatalogInputError(f"SignerInfo is malformed: {exc}") from None
-        serial = int.from_bytes(d[serial_tlv.content_start : serial_tlv.end], "big", signed=True)
-        issuer_der = d[issuer.start : issuer.end]
-        subject = next(
-            (
-                c.subject.rfc4514_string()
-                for c in certs
-                if c.serial_number == serial and c.issuer.public_bytes() == issuer_der
-            ),
-            None,
-        )
+        leaf = find_certificate(parsed.certificates, ref.issuer, ref.serial)
+        subject = None
+        if leaf is not None:
+            try:
+                subject = x509.load_der_x509_certificate(leaf).subject.rfc4514_string()
+            except ValueError:
+                subject = None
         out.append(
             SignerSummary(
                 subject=subject,
-                issuer_serial=f"{serial:X}",
-                digest_algorithm=oids.DIGEST_NAMES.get(alg_oid, alg_oid),
+                issuer_serial=f"{ref.serial:X}",
+                digest_algorithm=oids.DIGEST_NAMES.get(ref.digest_algorithm, ref.digest_algorithm),
             )
         )
     return tuple(out)

@@ -16,8 +16,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from asn1crypto import cms, x509
+from asn1crypto import x509
 
+from catalog.errors import CatalogInputError
+from catalog.pkcs7 import find_certificate, signer_reference
 from catalog.policy.errors import PolicyInputError
 from catalog.policy.model import CertRoot, Signer
 from catalog.reader import parse_catalog
@@ -100,19 +102,13 @@ def chain_from_catalog(data: bytes, source: str) -> SignerChain:
             "first (inspector sign) or give the signing certificate instead"
         )
     try:
-        info = cms.SignerInfo.load(parsed.signer_infos[0])
-        sid = info["sid"]
-        if sid.name != "issuer_and_serial_number":
-            raise PolicyInputError(f"{source}: the SignerInfo names its signer by key id")
-        issuer = sid.chosen["issuer"]
-        serial = sid.chosen["serial_number"].native
-    except (ValueError, KeyError) as exc:
-        raise PolicyInputError(f"{source}: unreadable SignerInfo: {exc}") from None
+        ref = signer_reference(parsed.signer_infos[0])
+    except CatalogInputError as exc:
+        raise PolicyInputError(f"{source}: {exc}") from None
     pool = list(parsed.certificates)
-    for der in pool:
-        cert = _cert(der, source)
-        if cert.serial_number == serial and cert.issuer == issuer:
-            return _build_chain(der, pool, source)
+    leaf = find_certificate(pool, ref.issuer, ref.serial)
+    if leaf is not None:
+        return _build_chain(leaf, pool, source)
     raise PolicyInputError(
         f"{source}: the signing certificate is not embedded in the catalog; give it (with its "
         "issuing CA) as a PEM file instead"
