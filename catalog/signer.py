@@ -263,11 +263,7 @@ def preflight(identity: SigningIdentity, signing_time: dt.datetime) -> None:
             "new code-signing certificate with one of those sizes"
         )
     name = leaf.subject.rfc4514_string()
-    try:
-        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        eku = None
-    if eku is None or ExtendedKeyUsageOID.CODE_SIGNING not in eku:
+    if eku_problem(leaf, ExtendedKeyUsageOID.CODE_SIGNING) is not None:
         raise CertificateUsageError(
             f"{source}: certificate {name!r} has no Code Signing extended key usage "
             "(1.3.6.1.5.5.7.3.3); Windows and osslsigncode reject catalogs signed with it - "
@@ -282,13 +278,43 @@ def preflight(identity: SigningIdentity, signing_time: dt.datetime) -> None:
             f"{source}: certificate {name!r} has a key usage without digitalSignature; issue "
             "one that allows digital signatures"
         )
-    when = signing_time.astimezone(dt.UTC)
-    for cert in (leaf, *identity.chain):
+    problems = validity_problems((leaf, *identity.chain), signing_time)
+    if problems:
+        raise CertificateValidityError(f"{source}: {problems[0]}; renew it or check the clock")
+
+
+_EKU_NAMES = {
+    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
+    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
+}
+
+
+def validity_problems(certs: Sequence[x509.Certificate], when: dt.datetime) -> list[str]:
+    """One message per certificate not valid at ``when`` (expired or not yet valid), in order."""
+    when = when.astimezone(dt.UTC)
+    problems: list[str] = []
+    for cert in certs:
         start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
         if not start <= when <= end:
             state = "expired" if when > end else "not yet valid"
-            raise CertificateValidityError(
-                f"{source}: certificate {cert.subject.rfc4514_string()!r} is {state} at "
-                f"{when:%Y-%m-%d %H:%M:%S}Z (valid {start:%Y-%m-%d} to {end:%Y-%m-%d}); renew it "
-                "or check the clock"
+            problems.append(
+                f"certificate {cert.subject.rfc4514_string()!r} is {state} at "
+                f"{when:%Y-%m-%d %H:%M:%S}Z (valid {start:%Y-%m-%d} to {end:%Y-%m-%d})"
             )
+    return problems
+
+
+def eku_problem(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
+    """None when ``cert``'s extended key usage includes ``oid``; else what is wrong with it.
+
+    The text continues a sentence about the certificate: "has no extended key usage (codeSigning)"
+    or "lacks the codeSigning EKU".
+    """
+    name = _EKU_NAMES.get(oid, oid.dotted_string)
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return f"has no extended key usage ({name})"
+    if oid not in eku:
+        return f"lacks the {name} EKU"
+    return None

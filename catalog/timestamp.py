@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from catalog.der import TAG_SEQUENCE, children, read_tlv
 from catalog.errors import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
 from catalog.pkcs7 import check_signer_info, parse_signed_data
+from catalog.signer import eku_problem
 
 OID_TST_INFO = "1.2.840.113549.1.9.16.1.4"
 
@@ -137,11 +138,7 @@ def verify_token(
             "(replayed or misrouted reply)"
         )
     cert = x509.load_der_x509_certificate(checked.certificate)
-    try:
-        eku_ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
-    except x509.ExtensionNotFound:
-        eku_ext = None
-    if eku_ext is None or ExtendedKeyUsageOID.TIME_STAMPING not in eku_ext.value:
+    if eku_problem(cert, ExtendedKeyUsageOID.TIME_STAMPING) is not None:
         raise CatalogVerificationError(
             f"{source}: the TSA certificate {cert.subject.rfc4514_string()!r} lacks the "
             "timeStamping extended key usage; use another timestamp server"

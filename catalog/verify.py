@@ -36,7 +36,7 @@ from catalog.pkcs7 import (
 )
 from catalog.reader import CatalogEntry, MemberType, ParsedCatalog
 from catalog.records import FileDigests, FileFailure, HashAlgorithm, HashResult
-from catalog.signer import issued_by
+from catalog.signer import eku_problem, issued_by, validity_problems
 from catalog.timestamp import TimestampInfo, verify_token
 
 
@@ -128,29 +128,6 @@ def _build_chain(
         current = parent
 
 
-def _validity_problems(path: Sequence[x509.Certificate], when: dt.datetime) -> list[str]:
-    problems: list[str] = []
-    for cert in path:
-        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-        if not start <= when <= end:
-            state = "expired" if when > end else "not yet valid"
-            problems.append(
-                f"certificate {cert.subject.rfc4514_string()!r} is {state} at "
-                f"{when:%Y-%m-%d %H:%M:%S}Z (valid {start:%Y-%m-%d} to {end:%Y-%m-%d})"
-            )
-    return problems
-
-
-def _eku_problem(leaf: x509.Certificate) -> str | None:
-    try:
-        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return f"signer {leaf.subject.rfc4514_string()!r} has no extended key usage (codeSigning)"
-    if ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-        return f"signer {leaf.subject.rfc4514_string()!r} lacks the codeSigning EKU"
-    return None
-
-
 def _timestamp(
     checked: CheckedSignerInfo, certificates: Sequence[bytes], source: str
 ) -> TimestampInfo | None:
@@ -212,10 +189,10 @@ def verify_signature(
         when, time_source = (now or dt.datetime.now(dt.UTC)), "now"
     when = when.astimezone(dt.UTC)
     path, reached, why = _build_chain(leaf, pool, anchors)
-    problems += _validity_problems(path, when)
-    eku = _eku_problem(leaf)
+    problems += validity_problems(path, when)
+    eku = eku_problem(leaf, ExtendedKeyUsageOID.CODE_SIGNING)
     if eku is not None:
-        problems.append(eku)
+        problems.append(f"signer {leaf.subject.rfc4514_string()!r} {eku}")
     if not reached:
         trust = TrustStatus.UNTRUSTED_ROOT
         problems.insert(0, why or "untrusted root")
