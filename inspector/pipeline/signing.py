@@ -13,17 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.der import children, der_oid, read_tlv
 from catalog.errors import CatalogError, CatalogInputError
 from catalog.hashing import HashOptions, HashProgress, hash_paths
-from catalog.oids import OID_CATALOG_LIST, OID_CTL
+from catalog.oids import OID_CTL
 from catalog.pkcs7 import (
-    SignedDataParts,
     SignOptions,
     parse_signed_data,
     resign,
 )
-from catalog.reader import parse_catalog
+from catalog.reader import ctl_subject_count, parse_catalog
 from catalog.signer import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
 from catalog.tbs import TbsHash, certificates_in, tbs_hash_of
 from catalog.timestamp import Rfc3161Timestamper, Transport, http_transport
@@ -36,7 +34,6 @@ from catalog.verify import (
 from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
-OID_CATALOG_LIST_DER = der_oid(OID_CATALOG_LIST)
 
 
 def load_identity(
@@ -115,7 +112,11 @@ def sign_catalog_bytes(
     """
     preflight(identity, now or dt.datetime.now(dt.UTC))
     parts = parse_signed_data(data, source)
-    subjects = ctl_subject_count(parts, source)  # also checks the content type is a CTL
+    if parts.content_type != OID_CTL:
+        raise CatalogInputError(
+            f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
+        )
+    subjects = ctl_subject_count(parts.content, source)
     stamper = None if timestamp_url is None else Rfc3161Timestamper(timestamp_url, transport)
     signed = resign(
         parts,
@@ -127,40 +128,6 @@ def sign_catalog_bytes(
         stamper,
     )
     return signed, subjects
-
-
-def ctl_subject_count(parts: SignedDataParts, source: str) -> int:
-    """Check the content is a catalog CTL (formats.md 4.2) and count its trusted subjects.
-
-    A shape check, not a full parse: the full reader costs seconds on a 10,000-file catalog and
-    signing keeps the content bytes untouched anyway.
-    """
-    if parts.content_type != OID_CTL:
-        raise CatalogInputError(
-            f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
-        )
-    ctl = parts.content
-    outer = read_tlv(ctl, 0, what="CertificateTrustList")
-    kids = children(ctl, outer, what="CertificateTrustList")
-    if outer.tag != 0x30 or not kids:
-        raise CatalogInputError(f"{source}: the catalog content is not a CTL SEQUENCE")
-    pos = 1 if kids[0].tag == 0x02 else 0  # version INTEGER DEFAULT 0
-    usage = kids[pos] if pos < len(kids) else None
-    if (
-        usage is None
-        or usage.tag != 0x30
-        or OID_CATALOG_LIST_DER not in ctl[usage.start : usage.end]
-    ):
-        raise CatalogInputError(
-            f"{source}: the CTL's subjectUsage is not szOID_CATALOG_LIST; not a Windows catalog"
-        )
-    times = [i for i, k in enumerate(kids) if k.tag in (0x17, 0x18)]
-    if not times:
-        raise CatalogInputError(f"{source}: the CTL has no thisUpdate time")
-    after = times[-1] + 1  # subjectAlgorithm follows thisUpdate (and nextUpdate)
-    if after + 1 < len(kids) and kids[after + 1].tag == 0x30:
-        return len(children(ctl, kids[after + 1], what="trustedSubjects"))
-    return 0
 
 
 def sign_catalog(

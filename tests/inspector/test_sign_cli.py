@@ -54,6 +54,7 @@ def test_sign_in_place_then_verify_members(work: Path, capsys: pytest.CaptureFix
     code, out, err = run(["sign", str(cat), *_leaf_args()], capsys)
     assert code == 0, err
     assert "Inspector Test Code Signing" in out
+    assert "(14 subjects," in out  # oracle README: MakeCat's unsigned.cat has 14 trusted subjects
     assert cat.read_bytes() != before
     assert sorted(p.name for p in work.iterdir()) == ["app.cat", "unsigned.exe", "unsigned.mof"]
     code, out, err = run(
