@@ -151,7 +151,8 @@ class ParsedCatalog:
     ctl: bytes
     """The CTL SEQUENCE with its tag and length, exactly as stored."""
     ctl_contents: bytes
-    """The CTL's contents octets: SHA256 of this is a signer's messageDigest (formats.md 6.1)."""
+    """What a signer's messageDigest covers (formats.md 6.1): the CTL's contents octets, or the
+    whole CTL SEQUENCE when it is wrapped in an OCTET STRING (the OCTET STRING's contents)."""
 
     @property
     def signed(self) -> bool:
@@ -210,6 +211,9 @@ class _Parser:
         ctype = self.expect_oid(eci.content_start, eci.end, oids.OID_CTL, "contentType szOID_CTL")
         wrapper = read_tlv(d, ctype.end, eci.end, 0xA0, "[0] CTL content")
         inner = read_tlv(d, wrapper.content_start, wrapper.end, what="CertificateTrustList")
+        # messageDigest covers the contents octets of the [0] content's element (RFC 2315 9.3,
+        # as pkcs7.SignedDataParts.content_octets): for a wrapped CTL, the whole CTL SEQUENCE.
+        signed_contents = d[inner.content_start : inner.end]
         if inner.tag == TAG_OCTET_STRING:  # tolerate a CTL wrapped the PKCS#7 "data" way
             inner = read_tlv(d, inner.content_start, inner.end, TAG_SEQUENCE, "CTL")
         elif inner.tag != TAG_SEQUENCE:
@@ -225,6 +229,7 @@ class _Parser:
         signers = read_tlv(d, pos, sd.end, TAG_SET, "SignedData signerInfos")
         return self.ctl(
             inner,
+            signed_contents=signed_contents,
             digest_algorithms=tuple(d[a.start : a.end] for a in children(d, algs)),
             certificates=tuple(certificates),
             signer_infos=tuple(d[s.start : s.end] for s in children(d, signers)),
@@ -273,6 +278,7 @@ class _Parser:
         self,
         ctl: Tlv,
         *,
+        signed_contents: bytes,
         digest_algorithms: tuple[bytes, ...],
         certificates: tuple[bytes, ...],
         signer_infos: tuple[bytes, ...],
@@ -321,7 +327,7 @@ class _Parser:
             certificates=certificates,
             signer_infos=signer_infos,
             ctl=d[ctl.start : ctl.end],
-            ctl_contents=d[ctl.content_start : ctl.end],
+            ctl_contents=signed_contents,
         )
 
     @staticmethod
