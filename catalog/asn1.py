@@ -9,7 +9,6 @@ digest names live in the signify-free ``catalog.oids`` and are re-exported here.
 
 from __future__ import annotations
 
-from signify.asn1 import ctl as _ctl
 from signify.asn1 import spc as _spc
 
 from catalog.oids import DIGEST_NAMES as DIGEST_NAMES
@@ -37,15 +36,5 @@ from catalog.oids import SIP_GUID_FLAT as SIP_GUID_FLAT
 from catalog.oids import SIP_GUID_PE as SIP_GUID_PE
 from catalog.oids import SPC_PAGE_HASH_CLASS_ID as SPC_PAGE_HASH_CLASS_ID
 
-# Authenticode (SPC) structures.
+# Authenticode (SPC) structures. The catalog structures are read with ``catalog.der`` instead.
 SpcIndirectDataContent = _spc.SpcIndirectDataContent
-SpcPeImageData = _spc.SpcPeImageData
-SpcLink = _spc.SpcLink
-SpcSerializedObject = _spc.SpcSerializedObject
-SpcString = _spc.SpcString
-SpcSpOpusInfo = _spc.SpcSpOpusInfo
-SpcStatementType = _spc.SpcStatementType
-
-# Catalog (CTL) structures.
-CertificateTrustList = _ctl.CertificateTrustList
-TrustedSubject = _ctl.TrustedSubject
