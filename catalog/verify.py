@@ -260,7 +260,6 @@ class MembershipVerdict:
 class MemberIndex:
     """Catalog subjects by identifier and by lower-cased ``File`` name, for batch lookups."""
 
-    version: int
     by_identifier: dict[bytes, CatalogEntry]
     by_name: dict[str, tuple[CatalogEntry, ...]]
 
@@ -272,14 +271,14 @@ class MemberIndex:
             by_id.setdefault(entry.identifier, entry)
             if entry.file_name:
                 by_name.setdefault(entry.file_name.lower(), []).append(entry)
-        return cls(catalog.version, by_id, {k: tuple(v) for k, v in by_name.items()})
+        return cls(by_id, {k: tuple(v) for k, v in by_name.items()})
 
 
 def _basename(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _candidates(version: int, digests: FileDigests) -> list[tuple[bytes, str, HashAlgorithm]]:
+def _candidates(digests: FileDigests) -> list[tuple[bytes, str, HashAlgorithm]]:
     out: list[tuple[bytes, str, HashAlgorithm]] = []
     sha256 = digests.sip_digest(HashAlgorithm.SHA256)
     sha1 = digests.sip_digest(HashAlgorithm.SHA1)
@@ -296,7 +295,7 @@ def check_member(index: MemberIndex, result: HashResult) -> MembershipVerdict:
     if isinstance(result, FileFailure):
         return MembershipVerdict(result.path, MemberStatus.ERROR, detail=result.error)
     digests = result
-    for ident, kind, alg in _candidates(index.version, digests):
+    for ident, kind, alg in _candidates(digests):
         entry = index.by_identifier.get(ident)
         if entry is None:
             continue
