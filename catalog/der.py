@@ -290,7 +290,4 @@ def oid_of(data: Buffer, tlv: Tlv, what: str = "") -> str:
 def read_oid(data: Buffer, offset: int, limit: int, what: str = "") -> tuple[str, Tlv]:
     """Read the OBJECT IDENTIFIER at ``offset``: its dotted form and its ``Tlv``."""
     tlv = read_tlv(data, offset, limit, TAG_OID, what)
-    try:
-        return decode_oid(data[tlv.content_start : tlv.end]), tlv
-    except ValueError as exc:
-        raise DerError(offset, f"{exc}{_label(what)}") from None
+    return oid_of(data, tlv, what), tlv
