@@ -45,7 +45,7 @@ from catalog.reader import ParsedCatalog, SignerSummary, parse_catalog, signer_s
 from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
-from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
+from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfAttribute, CdfMember
 from cdf.parser import parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
@@ -184,8 +184,9 @@ class _Job:
     line: int | None
 
 
-def _attributes(member: CdfMember) -> tuple[NameValue, ...]:
-    return tuple(NameValue(a.name, a.flags, a.stored_value()) for a in member.attributes)
+def _attributes(attributes: Sequence[CdfAttribute]) -> tuple[NameValue, ...]:
+    """.cdf ATTRn entries (catalog or member) as the name-value attributes the CTL stores."""
+    return tuple(NameValue(a.name, a.flags, a.stored_value()) for a in attributes)
 
 
 def catalog_member(
@@ -241,7 +242,7 @@ def _catalog_member(
         digests,
         version=version,
         page_hashes=page_hashes,
-        attributes=_attributes(job.member),
+        attributes=_attributes(job.member.attributes),
         force_flat=force_flat,
     )
     if digests.kind is FileKind.FLAT and _is_cab(job.path):
@@ -373,9 +374,7 @@ def build_definition(
         )
     if list_identifier is None and random_id:
         list_identifier = secrets.token_bytes(16)
-    catalog_attributes = tuple(
-        NameValue(a.name, a.flags, a.stored_value()) for a in definition.attributes
-    )
+    catalog_attributes = _attributes(definition.attributes)
     built = build_catalog(
         CatalogSpec(
             version=version,
