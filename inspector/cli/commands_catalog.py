@@ -8,7 +8,7 @@ line; nothing is written unless ``-n``/``--keep-going``); 4 the environment fail
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from catalog.ctl import FLAG_BASE64
 from catalog.reader import CatalogEntry, display_value
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
+from inspector.cli.options import parse_iso_time
 from inspector.cli.progress import FileProgress
 from inspector.pipeline.catalogs import (
     SCHEMA_VERSION,
@@ -36,15 +37,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{text!r} is not an ISO 8601 time such as 2026-01-31T12:00:00Z", param_hint="--time"
-        ) from exc
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return parse_iso_time(
+        text,
+        option="--time",
+        message=f"{text!r} is not an ISO 8601 time such as 2026-01-31T12:00:00Z",
+    )
 
 
 def _list_id(text: str | None) -> bytes | None:

@@ -20,6 +20,7 @@ from catalog.tbs import TbsHash
 from catalog.verify import MemberStatus
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
+from inspector.cli.options import parse_iso_time
 from inspector.cli.progress import FileProgress
 from inspector.pipeline.signing import (
     VerifyReport,
@@ -65,17 +66,12 @@ def _identity(
 
 
 def _parse_time(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    if text == "now":
-        return dt.datetime.now(dt.UTC).replace(microsecond=0)
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            "use 'now' or an ISO time such as 2025-06-01T12:00:00Z", param_hint="--signing-time"
-        ) from exc
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return parse_iso_time(
+        text,
+        option="--signing-time",
+        message="use 'now' or an ISO time such as 2025-06-01T12:00:00Z",
+        allow_now=True,
+    )
 
 
 def sign_command(
