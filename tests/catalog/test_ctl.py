@@ -153,7 +153,6 @@ def test_makecat_whole_file_identical_without_the_cab_member(oracle_dir: Path) -
     assert len(table.entries) == 28
     assert table.entries[0][1].hex().upper() == EXE_PAGE0
     assert digests.sip_digest(HashAlgorithm.SHA256) == EXE_SHA256
-    assert table is not None
     built = build_catalog(makecat_spec(oracle, makecat_members(folder, table)))
     assert built.der == splice_out(oracle, CAB_SUBJECTS, ENCLOSING)
 
@@ -280,7 +279,8 @@ def test_subjects_sorted_by_identifier_and_duplicates_collapsed() -> None:
     subjects = list(oracle_subjects(built.der))
     assert subjects == sorted(subjects)
     assert len(subjects) == 40
-    assert built.collapsed in (("copy-of-file3",), ("file3",))
+    # Same encoding for both, so the tie is broken by name: "copy-of-file3" is kept.
+    assert built.collapsed == ("file3",)
 
 
 def test_output_does_not_depend_on_member_order() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import struct
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from catalog.errors import CatalogInputError
+from catalog.pe_layout import parse_pe_layout
 from catalog.pkcs7 import OID_CTL, SignOptions, build_signed_data, content_info_for, resign
 from catalog.signer import (
     CertificateUsageError,
@@ -186,9 +188,14 @@ def test_truncated_catalog_is_refused(unsigned_cat: bytes) -> None:
 def test_signed_pe_is_not_a_catalog(oracle_dir: Path) -> None:
     # A .p7b-like blob that is SignedData but not a CTL: the signature of sigcheck.exe.
     data = (oracle_dir / "microsoft" / "sigcheck.exe").read_bytes()
-    start = data.index(b"\x30\x82", len(data) - 20000)
-    with pytest.raises(CatalogInputError):
-        _sign(data[start:], identity())
+    layout = parse_pe_layout(data)
+    table = data[layout.cert_table_offset : layout.cert_table_offset + layout.cert_table_size]
+    length, _revision, cert_type = struct.unpack_from("<IHH", table)  # WIN_CERTIFICATE
+    assert cert_type == 0x0002  # WIN_CERT_TYPE_PKCS_SIGNED_DATA
+    signature = table[8:length]
+    # Its inner content is SpcIndirectDataContent, not a CTL.
+    with pytest.raises(CatalogInputError, match=r"1\.3\.6\.1\.4\.1\.311\.2\.1\.4.*not a catalog"):
+        _sign(signature, identity())
 
 
 # --- identities and pre-flight -------------------------------------------------------------------
