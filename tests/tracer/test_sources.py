@@ -182,13 +182,19 @@ def test_watchdog_reports_writes_moves_and_hashes(
     data = pe_like(b"w")
     write_from_child(
         "import os,sys\nr=sys.argv[1]\nopen(r+'/a.exe','wb').write(bytes.fromhex(sys.argv[2]))\n"
-        "os.rename(r+'/a.exe', r+'/b.exe')\n",
+        "os.rename(r+'/a.exe', r+'/b.exe')\n"
+        "open(r+'/c.exe','wb').write(bytes.fromhex(sys.argv[2]))\n",
         str(tmp_path),
         data.hex(),
     )
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(e.kind is EventKind.MOVED for e in events):
-        time.sleep(0.05)
+    c = str(tmp_path / "c.exe")
+    wait_for(
+        events,
+        lambda evs: (
+            any(e.kind is EventKind.MOVED for e in evs)
+            and any(e.kind is EventKind.HASHED and e.path == c for e in evs)
+        ),
+    )
     src.close()  # type: ignore[attr-defined]
     kinds = {(e.kind, e.path, e.dest) for e in events if e.kind is not EventKind.HASHED}
     a, b = str(tmp_path / "a.exe"), str(tmp_path / "b.exe")
@@ -196,7 +202,9 @@ def test_watchdog_reports_writes_moves_and_hashes(
     assert (EventKind.WRITTEN, a, None) in kinds
     assert (EventKind.MOVED, a, b) in kinds
     hashed = [e for e in events if e.kind is EventKind.HASHED and e.hashes]
-    # The worker hashes after close, best effort: by then the file may already be renamed.
+    # The worker hashes after close, best effort: by then a.exe may already be renamed, but
+    # c.exe stays put and must be hashed.
+    assert any(e.path == c for e in hashed)
     for e in hashed:
         assert e.hashes == {"sha256": hashlib.sha256(data).hexdigest()}
 
