@@ -273,10 +273,6 @@ class FileManifest:
     started_ns: int = 0
     stopped_ns: int = 0
 
-    @property
-    def is_degraded(self) -> bool:
-        return bool(self.degraded)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
