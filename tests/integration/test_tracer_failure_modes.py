@@ -21,6 +21,7 @@ from tests.tracer.sessionkit import (
     IS_ROOT,
     by_path,
     child_env,
+    fake_pe,
     needs_fanotify,
     recorder_pid,
     run_writer,
@@ -40,13 +41,6 @@ from tracer.session import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
-
-
-def fake_pe(tag: bytes) -> bytes:
-    """Bytes that pass the PE header check (MZ, e_lfanew -> PE\\0\\0) and are unique per tag."""
-    head = bytearray(b"MZ" + b"\0" * 0x3E)
-    head[0x3C:0x40] = (0x40).to_bytes(4, "little")
-    return bytes(head) + b"PE\0\0" + b"\0" * 60 + tag
 
 
 def _alive(pid: int) -> bool:
