@@ -21,8 +21,8 @@ _PAGE_OIDS = {
 }
 
 
-def signed_data_of_certificate_table(table: bytes) -> bytes:
-    """The PKCS#7 blob of the first WIN_CERTIFICATE; ``CatalogInputError`` if it is not one."""
+def decode_certificate_table(table: bytes) -> EmbeddedSignature:
+    """The first PKCS#7 signature in a certificate table; ``CatalogInputError`` if malformed."""
     if len(table) < 8:
         raise CatalogInputError(f"certificate table of {len(table)} bytes has no WIN_CERTIFICATE")
     length, revision, cert_type = struct.unpack_from("<IHH", table, 0)
@@ -35,12 +35,7 @@ def signed_data_of_certificate_table(table: bytes) -> bytes:
             f"WIN_CERTIFICATE length {length} does not fit the {len(table)}-byte table"
         )
     del revision  # 0x0100 or 0x0200; Windows accepts both
-    return table[8:length]
-
-
-def decode_certificate_table(table: bytes) -> EmbeddedSignature:
-    """The first PKCS#7 signature in a certificate table; ``CatalogInputError`` if malformed."""
-    return decode_signed_data(signed_data_of_certificate_table(table))
+    return decode_signed_data(table[8:length])
 
 
 def decode_signed_data(der: bytes) -> EmbeddedSignature:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import struct
 from dataclasses import dataclass
 from typing import Any
 
 from asn1crypto import cms, x509
 
-from catalog.embedded_signature import signed_data_of_certificate_table
 from catalog.errors import CatalogInputError
-from catalog.pe_layout import NonConformantPeError, parse_pe_layout
 
 # signatureAlgorithm OID -> (readable name, hash algorithm); the hashlib name is the TBS hash.
 _SIGNATURE_HASHES: dict[str, tuple[str, str]] = {
@@ -142,24 +141,26 @@ def tbs_hash_of(cert_der: bytes, source: str = "certificate") -> TbsHash:
     )
 
 
-def _pe_certificate_table(data: bytes, source: str) -> bytes | None:
-    """The PKCS#7 blob of a signed PE (its first WIN_CERTIFICATE), or None when not a signed PE."""
-    try:
-        layout = parse_pe_layout(data)
-    except NonConformantPeError as exc:
-        raise CatalogInputError(
-            f"{source}: {exc.reason}; Windows does not check this PE's signature, so its "
-            "certificates are not read"
-        ) from None
-    except CatalogInputError:  # not a PE at all
+def _pe_certificate_table(data: bytes) -> bytes | None:
+    """The PKCS#7 blob of a signed PE (first WIN_CERTIFICATE of type PKCS_SIGNED_DATA), or None."""
+    if len(data) < 0x40 or data[:2] != b"MZ":
         return None
-    if not layout.cert_table_size:
+    (e_lfanew,) = struct.unpack_from("<I", data, 0x3C)
+    if e_lfanew + 24 + 2 > len(data) or data[e_lfanew : e_lfanew + 4] != b"PE\0\0":
         return None
-    start = layout.cert_table_offset
-    try:
-        return signed_data_of_certificate_table(data[start : start + layout.cert_table_size])
-    except CatalogInputError:
+    opt = e_lfanew + 24
+    (magic,) = struct.unpack_from("<H", data, opt)
+    # Data directory 4 (security) sits at optional-header offset 128 (PE32) or 144 (PE32+).
+    dir_offset = opt + (128 if magic == 0x10B else 144 if magic == 0x20B else -1)
+    if dir_offset < opt or dir_offset + 8 > len(data):
         return None
+    offset, size = struct.unpack_from("<II", data, dir_offset)
+    if offset == 0 or size < 8 or offset + size > len(data):
+        return None
+    length, _revision, cert_type = struct.unpack_from("<IHH", data, offset)
+    if cert_type != 0x0002 or length < 8 or offset + length > len(data):
+        return None
+    return data[offset + 8 : offset + length]
 
 
 def _pkcs7_certificates(blob: bytes, source: str) -> list[bytes]:
@@ -185,7 +186,7 @@ def certificates_in(data: bytes, source: str) -> list[bytes]:
     pems = _PEM_CERT.findall(data)
     if pems:
         return [base64.b64decode(b"".join(p.split())) for p in pems]
-    pe_blob = _pe_certificate_table(data, source)
+    pe_blob = _pe_certificate_table(data)
     if pe_blob is not None:
         return _pkcs7_certificates(pe_blob, source)
     if data[:2] == b"MZ":
