@@ -17,7 +17,7 @@ from catalog.errors import CatalogInputError
 from catalog.hashing import HashOptions, hash_paths
 from catalog.policy import generate
 from catalog.policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
-from catalog.policy.errors import PolicyEnvironmentError, PolicyInputError
+from catalog.policy.errors import PolicyInputError
 from catalog.policy.model import SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
 from catalog.policy.options import BY_NAME
 from catalog.policy.sign import (
@@ -33,20 +33,9 @@ from catalog.policy.validate import Issue, check_policy, validate_policy
 from catalog.policy.xml import XmlStyle, detect_style, read_policy_xml, write_policy_xml
 from catalog.records import FileFailure
 from catalog.signer import SigningIdentity, preflight
-from inspector.pipeline.files import write_atomically
+from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
-
-
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyInputError(f"{path}: {what} not found; check the path") from None
-    except IsADirectoryError:
-        raise PolicyInputError(f"{path}: is a folder, expected a {what} file") from None
-    except OSError as exc:
-        raise PolicyEnvironmentError(f"{path}: cannot read the {what}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +52,7 @@ class LoadedPolicy:
 
 def load_policy(path: Path, *, verify: bool = True) -> LoadedPolicy:
     """Read any policy file, telling XML, signed PKCS#7 and raw binary apart by content."""
-    data = _read(path, "policy")
+    data = read_input(path, "policy")
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
         return LoadedPolicy(read_policy_xml(data, str(path)), "xml", style=detect_style(data))
@@ -147,7 +136,7 @@ def supplemental_for_signer(
     version: str | None = None,
 ) -> GenerateResult:
     """A supplemental policy trusting the signer of a catalog (or a certificate)."""
-    chain = load_signer_chain(_read(signer_path, "catalog or certificate"), str(signer_path))
+    chain = load_signer_chain(read_input(signer_path, "catalog or certificate"), str(signer_path))
     probe = signer_rule(chain, level, "ID_SIGNER_S_X")
     signer = signer_rule(chain, level, stable_signer_id(probe))
     policy = generate.new_policy(
@@ -172,7 +161,7 @@ def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], lis
     if len(inputs) == 1 and inputs[0].suffix.lower() == ".json" and inputs[0].is_file():
         source = str(inputs[0])
         try:
-            doc = json.loads(_read(inputs[0], "hash report"))
+            doc = json.loads(read_input(inputs[0], "hash report"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise PolicyInputError(f"{source}: not a JSON hash report: {exc}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
@@ -261,7 +250,7 @@ def new_base_policy(
 def _policy_signer(path: Path, level: SignerLevel, prefix: str) -> Signer:
     """The Signer for a certificate (or signed catalog) at ``level``, with an ID derived from what
     it trusts, so editing a policy twice gives the same IDs."""
-    chain = load_signer_chain(_read(path, "certificate"), str(path))
+    chain = load_signer_chain(read_input(path, "certificate"), str(path))
     probe = signer_rule(chain, level, prefix + "X")
     return signer_rule(chain, level, stable_signer_id(probe, prefix))
 
@@ -398,7 +387,7 @@ def sign_policy_file(
     ``base`` (supplemental policies): the base policy (XML or binary, signed or not); signing is
     refused unless the signing certificate is one of its SupplementalPolicySigners.
     """
-    data = _read(path, "binary policy")
+    data = read_input(path, "binary policy")
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
         raise PolicyInputError(f"{path}: this is XML; compile it first (inspector policy compile)")
     if is_signed(data):
