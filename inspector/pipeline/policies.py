@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +136,7 @@ def supplemental_for_signer(
     version: str | None = None,
 ) -> GenerateResult:
     """A supplemental policy trusting the signer of a catalog (or a certificate)."""
-    chain = load_signer_chain(read_input(signer_path, "catalog or certificate"), str(signer_path))
-    probe = signer_rule(chain, level, "ID_SIGNER_S_X")
-    signer = signer_rule(chain, level, stable_signer_id(probe))
+    signer = _policy_signer(signer_path, level, "ID_SIGNER_S_", "catalog or certificate")
     policy = generate.new_policy(
         "supplemental",
         name=name or f"{signer_path.stem} supplemental",
@@ -247,12 +245,14 @@ def new_base_policy(
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
-def _policy_signer(path: Path, level: SignerLevel, prefix: str) -> Signer:
+def _policy_signer(
+    path: Path, level: SignerLevel, prefix: str, what: str = "certificate"
+) -> Signer:
     """The Signer for a certificate (or signed catalog) at ``level``, with an ID derived from what
     it trusts, so editing a policy twice gives the same IDs."""
-    chain = load_signer_chain(read_input(path, "certificate"), str(path))
+    chain = load_signer_chain(read_input(path, what), str(path))
     probe = signer_rule(chain, level, prefix + "X")
-    return signer_rule(chain, level, stable_signer_id(probe, prefix))
+    return replace(probe, id=stable_signer_id(probe, prefix))
 
 
 def edit_policy(
