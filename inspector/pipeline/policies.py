@@ -202,12 +202,12 @@ def hashes_policy(
     merge_into: Path | None = None,
 ) -> GenerateResult:
     """Hash rules for files (hashed here) or a hash report, as a new or merged policy."""
+    if supplemental and not base_policy_id and merge_into is None:
+        raise PolicyInputError("--supplemental needs --base-policy-id GUID")
     files, failures = _hash_inputs(inputs)
     if not files:
         raise PolicyInputError("no file could be hashed; nothing to write")
     rules = generate.hash_rules(files, deny=deny)
-    if supplemental and not base_policy_id and merge_into is None:
-        raise PolicyInputError("--supplemental needs --base-policy-id GUID")
     base = _start(
         merge_into=merge_into,
         template="supplemental" if supplemental else template,

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from catalog.policy.errors import PolicyInputError
 from fixtures.pki import PKI_DIR
 from inspector.cli import app
 from inspector.cli.exit_codes import exit_code_for
+from inspector.pipeline.policies import hashes_policy
 
 runner = CliRunner()
 
@@ -301,3 +303,10 @@ def test_supplemental_signer_end_to_end(tmp_path: Path) -> None:
     (bin_signer,) = shown["signers"]
     assert shown["supplemental_policy_signers"] == [bin_signer["id"]]
     assert bin_signer["root"] == signer["root"]
+
+
+def test_hashes_supplemental_without_base_is_refused_before_hashing(tmp_path: Path) -> None:
+    missing = tmp_path / "not-there.dll"
+    with pytest.raises(PolicyInputError, match="--supplemental needs --base-policy-id"):
+        hashes_policy([missing], tmp_path / "out.xml", supplemental=True)
+    assert not (tmp_path / "out.xml").exists()
