@@ -30,7 +30,7 @@ from catalog.policy.sign import (
 )
 from catalog.policy.signers import SignerLevel, load_signer_chain, signer_rule, stable_signer_id
 from catalog.policy.validate import Issue, check_policy, validate_policy
-from catalog.policy.xml import XmlStyle, detect_style, read_policy_xml, write_policy_xml
+from catalog.policy.xml import read_policy_xml, write_policy_xml
 from catalog.records import FileFailure
 from catalog.signer import SigningIdentity, preflight
 from inspector.pipeline.files import read_input, write_atomically
@@ -47,7 +47,6 @@ class LoadedPolicy:
     """``xml``, ``binary`` or ``signed``."""
     format_version: int | None = None
     signature: SignedPolicy | None = None
-    style: XmlStyle | None = None
 
 
 def load_policy(path: Path, *, verify: bool = True) -> LoadedPolicy:
@@ -55,7 +54,7 @@ def load_policy(path: Path, *, verify: bool = True) -> LoadedPolicy:
     data = read_input(path, "policy")
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
-        return LoadedPolicy(read_policy_xml(data, str(path)), "xml", style=detect_style(data))
+        return LoadedPolicy(read_policy_xml(data, str(path)), "xml")
     signature = None
     if is_signed(data):
         signature = unwrap_signed_policy(data, str(path), verify=verify)
