@@ -46,6 +46,7 @@ from catalog.policy.model import (
 )
 from catalog.policy.options import resolve_option
 from catalog.policy.validate import parse_guid, parse_version
+from catalog.policy.xml import iter_ids
 from catalog.records import FileDigests, FileKind, HashAlgorithm
 
 # Options of Microsoft's AllowMicrosoft / DefaultWindows templates (examples/windows-2019 and the
@@ -493,7 +494,7 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
     existing element); incoming IDs that clash with different content get a ``_<n>`` suffix.
     Scenarios are matched by Value; scenarios the existing policy lacks are added.
     """
-    taken = {i for i, _ in _ids(existing)}
+    taken = {i for i, _ in iter_ids(existing)}
     rename: dict[str, str] = {}
 
     ekus = list(existing.ekus or ())
@@ -628,11 +629,3 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
         if not existing.is_supplemental
         else existing.supplemental_policy_signers,
     )
-
-
-def _ids(policy: SiPolicy) -> list[tuple[str, str]]:
-    out = [(e.id, "EKU") for e in policy.ekus or ()]
-    out += [(r.id, "rule") for r in policy.file_rules or ()]
-    out += [(s.id, "Signer") for s in policy.signers or ()]
-    out += [(s.id, "SigningScenario") for s in policy.signing_scenarios or ()]
-    return out

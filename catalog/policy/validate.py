@@ -25,6 +25,7 @@ from catalog.policy.model import (
     SiPolicy,
 )
 from catalog.policy.options import BY_NAME
+from catalog.policy.xml import iter_ids
 
 _GUID = re.compile(
     r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
@@ -166,7 +167,7 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
 
     # IDs: unique across the document (the kernel indexes by position, but references are by ID).
     declared: dict[str, str] = {}
-    for ident, element in _declared(p):
+    for ident, element in iter_ids(p):
         pattern = _ID_PATTERNS[element]
         if not pattern.fullmatch(ident):
             err(element, f"ID {ident!r} does not match the schema pattern {pattern.pattern}")
@@ -190,11 +191,7 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
 
     for r in p.file_rules or ():
         element = r.kind.value
-        if r.kind is FileRuleKind.FILE_RULE and r.rule_type not in (
-            "Match",
-            "Exclude",
-            "Attribute",
-        ):
+        if r.kind is FileRuleKind.FILE_RULE and r.rule_type not in _GENERIC_TYPES:
             err(element, f"{r.id}: Type must be Match, Exclude or Attribute")
         if r.hash is not None and not _is_hex(r.hash):
             err(element, f"{r.id}: Hash {r.hash!r} is not hexadecimal")
@@ -340,14 +337,6 @@ def _check_group(
     for ref in g.file_rules_ref or ():
         if ref.id not in rules:
             err("FileRuleRef", f"{where}: refers to undefined file rule {ref.id!r}")
-
-
-def _declared(p: SiPolicy) -> list[tuple[str, str]]:
-    out = [(e.id, "EKU") for e in p.ekus or ()]
-    out += [(r.id, r.kind.value) for r in p.file_rules or ()]
-    out += [(s.id, "Signer") for s in p.signers or ()]
-    out += [(s.id, "SigningScenario") for s in p.signing_scenarios or ()]
-    return out
 
 
 def _extra(warn: _Report, element: str, ident: str, extra: tuple[tuple[str, str], ...]) -> None:
