@@ -47,7 +47,7 @@ from catalog.policy.options import (
     option_bits,
     options_from_bits,
 )
-from catalog.policy.validate import check_policy, parse_guid, parse_version
+from catalog.policy.validate import check_policy, guid_text, parse_guid, parse_version
 
 SUPPORTED_FORMATS = (7, 8)
 DEFAULT_FORMAT = 8
@@ -573,10 +573,6 @@ def _version_text(value: int) -> str:
     return ".".join(str((value >> s) & 0xFFFF) for s in (48, 32, 16, 0))
 
 
-def _guid_text(raw: bytes) -> str:
-    return "{" + str(uuid.UUID(bytes_le=raw)).upper() + "}"
-
-
 def _filetime_text(value: int) -> str:
     seconds, ticks = divmod(value, 10_000_000)
     moment = _FILETIME_EPOCH + _dt.timedelta(seconds=seconds)
@@ -795,10 +791,10 @@ def decompile_policy(data: bytes, source: str = "<binary policy>") -> Decompiled
     supplemental = bool(flags & FLAG_SUPPLEMENTAL)
     policy = SiPolicy(
         version_ex=_version_text(version),
-        platform_id=_guid_text(platform),
+        platform_id=guid_text(uuid.UUID(bytes_le=platform)),
         policy_type=SUPPLEMENTAL_POLICY if supplemental else BASE_POLICY,
-        policy_id=_guid_text(policy_id),
-        base_policy_id=_guid_text(base_id if supplemental else header_guid),
+        policy_id=guid_text(uuid.UUID(bytes_le=policy_id)),
+        base_policy_id=guid_text(uuid.UUID(bytes_le=base_id if supplemental else header_guid)),
         options=option_names,
         ekus=ekus,
         file_rules=tuple(rules),

@@ -45,7 +45,7 @@ from catalog.policy.model import (
     SiPolicy,
 )
 from catalog.policy.options import resolve_option
-from catalog.policy.validate import parse_guid, parse_version
+from catalog.policy.validate import guid_text, parse_version
 from catalog.policy.xml import iter_ids
 from catalog.records import FileDigests, FileKind, HashAlgorithm
 
@@ -67,18 +67,6 @@ SCENARIO_IDS = {
     SCENARIO_KERNEL: "ID_SIGNINGSCENARIO_DRIVERS_1",
     SCENARIO_USER: "ID_SIGNINGSCENARIO_WINDOWS",
 }
-
-
-def guid_text(value: str | uuid.UUID) -> str:
-    """``{XXXXXXXX-...}`` upper case, from any GUID spelling; ``PolicyInputError`` otherwise."""
-    if isinstance(value, uuid.UUID):
-        return "{" + str(value).upper() + "}"
-    text = value.strip()
-    try:
-        parsed = parse_guid(text if text.startswith("{") else "{" + text + "}")
-    except ValueError as exc:
-        raise PolicyInputError(str(exc)) from None
-    return "{" + str(parsed).upper() + "}"
 
 
 def derived_policy_id(name: str) -> str:

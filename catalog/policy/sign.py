@@ -29,6 +29,7 @@ from catalog.pkcs7 import (
 )
 from catalog.policy.errors import PolicyInputError, PolicyVerificationError
 from catalog.policy.model import Signer, SiPolicy
+from catalog.policy.validate import same_guid
 from catalog.signer import SigningIdentity
 from catalog.tbs import tbs_hash_of
 
@@ -113,10 +114,6 @@ def _matches(signer: Signer, identity: SigningIdentity) -> bool:
     return root == leaf_tbs or root in ca_tbs
 
 
-def _same_guid(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and a.strip("{}").upper() == b.strip("{}").upper()
-
-
 def preflight_supplemental_signing(
     policy: SiPolicy, base: SiPolicy, identity: SigningIdentity, base_source: str
 ) -> None:
@@ -130,7 +127,7 @@ def preflight_supplemental_signing(
             "a base policy was given for a policy that is not supplemental; --base only applies "
             "when signing a supplemental policy"
         )
-    if base.is_supplemental or not _same_guid(base.policy_id, policy.base_policy_id):
+    if base.is_supplemental or not same_guid(base.policy_id, policy.base_policy_id):
         raise PolicyInputError(
             f"{base_source}: is {base.policy_type or 'a legacy policy'} {base.policy_id}, not the "
             f"base policy {policy.base_policy_id} this supplemental policy names; give its base"
