@@ -534,6 +534,17 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
     def ren(ident: str) -> str:
         return rename.get(ident, ident)
 
+    def union(a: tuple[Ref, ...] | None, b: tuple[Ref, ...] | None) -> tuple[Ref, ...] | None:
+        if not b:
+            return a
+        out = list(a or ())
+        have = {r.id for r in out}
+        for r in b:
+            if ren(r.id) not in have:
+                out.append(Ref(ren(r.id), r.extra))
+                have.add(ren(r.id))
+        return tuple(out)
+
     def merge_group(a: SignerGroup | None, b: SignerGroup | None) -> SignerGroup | None:
         if b is None:
             return a
@@ -553,17 +564,10 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
                     have.add(moved.signer_id)
             return tuple(out)
 
-        refs = base.file_rules_ref
-        if b.file_rules_ref:
-            out = list(refs or ())
-            have = {r.id for r in out}
-            for r in b.file_rules_ref:
-                if ren(r.id) not in have:
-                    out.append(Ref(ren(r.id), r.extra))
-                    have.add(ren(r.id))
-            refs = tuple(out)
         return SignerGroup(
-            signer_refs(base.allowed, b.allowed), signer_refs(base.denied, b.denied), refs
+            signer_refs(base.allowed, b.allowed),
+            signer_refs(base.denied, b.denied),
+            union(base.file_rules_ref, b.file_rules_ref),
         )
 
     scenarios = list(existing.signing_scenarios or ())
@@ -589,17 +593,6 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
             test_signers=merge_group(cur.test_signers, sc.test_signers),
             test_signing_signers=merge_group(cur.test_signing_signers, sc.test_signing_signers),
         )
-
-    def union(a: tuple[Ref, ...] | None, b: tuple[Ref, ...] | None) -> tuple[Ref, ...] | None:
-        if not b:
-            return a
-        out = list(a or ())
-        have = {r.id for r in out}
-        for r in b:
-            if ren(r.id) not in have:
-                out.append(Ref(ren(r.id), r.extra))
-                have.add(ren(r.id))
-        return tuple(out)
 
     return replace(
         existing,
