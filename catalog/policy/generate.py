@@ -44,7 +44,7 @@ from catalog.policy.model import (
     SigningScenario,
     SiPolicy,
 )
-from catalog.policy.options import resolve_option
+from catalog.policy.options import UNSIGNED_OPTION, resolve_option
 from catalog.policy.validate import guid_text, parse_version
 from catalog.policy.xml import iter_ids
 from catalog.records import FileDigests, FileKind, HashAlgorithm
@@ -52,14 +52,14 @@ from catalog.records import FileDigests, FileKind, HashAlgorithm
 # Options of Microsoft's AllowMicrosoft / DefaultWindows templates (examples/windows-2019 and the
 # Wizard templates), the options people expect of a base policy; "audit" adds Audit Mode.
 BASE_TEMPLATE_OPTIONS = (
-    "Enabled:Unsigned System Integrity Policy",
+    UNSIGNED_OPTION,
     "Enabled:Advanced Boot Options Menu",
     "Enabled:UMCI",
     "Enabled:Inherit Default Policy",
     "Enabled:Update Policy No Reboot",
     "Enabled:Allow Supplemental Policies",
 )
-SUPPLEMENTAL_TEMPLATE_OPTIONS = ("Enabled:Unsigned System Integrity Policy",)
+SUPPLEMENTAL_TEMPLATE_OPTIONS = (UNSIGNED_OPTION,)
 TEMPLATES = ("audit", "enforced", "supplemental")
 # Namespace for policy GUIDs derived from a policy name when none is given (deterministic output).
 _POLICY_GUID_NAMESPACE = uuid.UUID("6f3c5a2e-8d4b-5e1f-9a7c-2b0d4e6f8a1c")

@@ -30,12 +30,11 @@ from catalog.pkcs7 import (
 )
 from catalog.policy.errors import PolicyInputError, PolicyVerificationError
 from catalog.policy.model import Signer, SiPolicy
+from catalog.policy.options import UNSIGNED_OPTION
 from catalog.policy.signers import subject_cn
 from catalog.policy.validate import same_guid
 from catalog.signer import SigningIdentity
 from catalog.tbs import tbs_hash_of
-
-UNSIGNED_OPTION = "Enabled:Unsigned System Integrity Policy"
 
 
 def is_signed(data: bytes) -> bool:
