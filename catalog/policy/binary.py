@@ -22,8 +22,7 @@ from catalog.policy.errors import PolicyInputError
 from catalog.policy.model import (
     APPID_TAGGING_POLICY,
     BASE_POLICY,
-    SCENARIO_KERNEL,
-    SCENARIO_USER,
+    SCENARIO_IDS,
     SUPPLEMENTAL_POLICY,
     CertRoot,
     Eku,
@@ -580,10 +579,7 @@ def _filetime_text(value: int) -> str:
 
 
 def _scenario_id(value: int, used: set[str]) -> str:
-    base = {
-        SCENARIO_KERNEL: "ID_SIGNINGSCENARIO_DRIVERS_1",
-        SCENARIO_USER: "ID_SIGNINGSCENARIO_WINDOWS",
-    }.get(value, f"ID_SIGNINGSCENARIO_S_{value}")
+    base = SCENARIO_IDS.get(value, f"ID_SIGNINGSCENARIO_S_{value}")
     ident, n = base, 1
     while ident in used:
         n += 1

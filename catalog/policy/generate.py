@@ -30,6 +30,7 @@ from catalog.policy.model import (
     APPID_TAGGING_POLICY,
     BASE_POLICY,
     DEFAULT_PLATFORM_ID,
+    SCENARIO_IDS,
     SCENARIO_KERNEL,
     SCENARIO_USER,
     SUPPLEMENTAL_POLICY,
@@ -63,10 +64,6 @@ SUPPLEMENTAL_TEMPLATE_OPTIONS = (UNSIGNED_OPTION,)
 TEMPLATES = ("audit", "enforced", "supplemental")
 # Namespace for policy GUIDs derived from a policy name when none is given (deterministic output).
 _POLICY_GUID_NAMESPACE = uuid.UUID("6f3c5a2e-8d4b-5e1f-9a7c-2b0d4e6f8a1c")
-SCENARIO_IDS = {
-    SCENARIO_KERNEL: "ID_SIGNINGSCENARIO_DRIVERS_1",
-    SCENARIO_USER: "ID_SIGNINGSCENARIO_WINDOWS",
-}
 
 
 def derived_policy_id(name: str) -> str:
