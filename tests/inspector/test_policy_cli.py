@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from fixtures.pki import PKI_DIR
 from inspector.cli import app
 from inspector.cli.exit_codes import exit_code_for
 from inspector.pipeline.policies import hashes_policy
+from tests.conftest import require_tool
 
 runner = CliRunner()
 
@@ -225,6 +227,14 @@ def test_sign_end_to_end(tmp_path: Path) -> None:
     assert doc["signature"]["verified"] is True
     assert doc["signature"]["signed_data_version"] == 1
     assert doc["update_policy_signers"]
+    # "verified" is our own reader's opinion: OpenSSL must agree, and hand back the compiled policy.
+    openssl = require_tool("openssl")
+    out = subprocess.run(
+        [openssl, "cms", "-verify", "-inform", "DER", "-binary", "-noverify", "-in", signed],
+        check=True,
+        capture_output=True,
+    )
+    assert out.stdout == cip.read_bytes()
 
 
 def test_decompile_then_compile_gives_microsofts_bytes(
