@@ -144,13 +144,5 @@ class Journal:
                 fsdecode(p): (i, s, m, c)
                 for p, i, s, m, c in self._db.execute("SELECT * FROM baseline")
             }
-        st = info["stats"]
-        stats = WalkStats(
-            directories=st["directories"],
-            unreadable_dirs=tuple(st["unreadable_dirs"]),
-            links_skipped=st["links_skipped"],
-            loops_skipped=st["loops_skipped"],
-            other_skipped=st["other_skipped"],
-            excluded=st["excluded"],
-        )
+        stats = WalkStats.from_dict(info["stats"])
         return Snapshot(root=info["root"], files=files, stats=stats, taken_ns=info["taken_ns"])

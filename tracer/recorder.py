@@ -12,7 +12,6 @@ point, which hands in the hashing callable.
 """
 
 # Plain str paths on purpose: hot loops and OS handles, no pathlib objects.
-# ruff: noqa: PTH105
 
 from __future__ import annotations
 
@@ -35,7 +34,15 @@ from typing import Any
 from tracer.errors import SourceUnavailableError, TracerError
 from tracer.journal import Journal
 from tracer.records import FileEvent, HashCallable, dumps_json
-from tracer.session import READY, FileLock, SessionInfo, boot_id, load_info, process_start_time
+from tracer.session import (
+    READY,
+    FileLock,
+    SessionInfo,
+    atomic_write,
+    boot_id,
+    load_info,
+    process_start_time,
+)
 from tracer.sources.base import LiveSource, Scope
 from tracer.sources.snapshot import take_snapshot
 
@@ -159,9 +166,8 @@ class Recorder:
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
         os.chdir(info.session_dir)  # never keep the caller's directory (or the root) busy
         pid = os.getpid()
-        with open(info.recorder_path + ".tmp", "w", encoding="utf-8") as f:
-            json.dump({"pid": pid, "start_time": process_start_time(pid), "boot_id": boot_id()}, f)
-        os.replace(info.recorder_path + ".tmp", info.recorder_path)
+        identity = {"pid": pid, "start_time": process_start_time(pid), "boot_id": boot_id()}
+        atomic_write(info.recorder_path, json.dumps(identity).encode("utf-8"))
         self.journal = Journal(info.journal_path, create=True)
         self.journal.set_meta("state", "starting")
         self._writer = threading.Thread(target=self._write_loop, name="journal", daemon=True)

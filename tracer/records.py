@@ -175,6 +175,17 @@ class WalkStats:
             "excluded": self.excluded,
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> WalkStats:
+        return cls(
+            directories=int(d.get("directories", 0)),
+            unreadable_dirs=tuple(d.get("unreadable_dirs", ())),
+            links_skipped=int(d.get("links_skipped", 0)),
+            loops_skipped=int(d.get("loops_skipped", 0)),
+            other_skipped=int(d.get("other_skipped", 0)),
+            excluded=int(d.get("excluded", 0)),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -262,10 +273,6 @@ class FileManifest:
     started_ns: int = 0
     stopped_ns: int = 0
 
-    @property
-    def is_degraded(self) -> bool:
-        return bool(self.degraded)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
@@ -287,7 +294,6 @@ class FileManifest:
         version = d.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ValueError(f"manifest schema_version {version!r}; this tracer reads 1")
-        walk = d.get("walk", {})
         return cls(
             root=str(d["root"]),
             entries=tuple(ManifestEntry.from_dict(e) for e in d["entries"]),
@@ -295,14 +301,7 @@ class FileManifest:
             sources=tuple(SourceStatus.from_dict(s) for s in d.get("sources", ())),
             warnings=tuple(d.get("warnings", ())),
             degraded=tuple(d.get("degraded", ())),
-            walk=WalkStats(
-                directories=int(walk.get("directories", 0)),
-                unreadable_dirs=tuple(walk.get("unreadable_dirs", ())),
-                links_skipped=int(walk.get("links_skipped", 0)),
-                loops_skipped=int(walk.get("loops_skipped", 0)),
-                other_skipped=int(walk.get("other_skipped", 0)),
-                excluded=int(walk.get("excluded", 0)),
-            ),
+            walk=WalkStats.from_dict(d.get("walk", {})),
             session_id=d.get("session_id"),
             installer=d.get("installer"),
             started_ns=int(d.get("started_ns", 0)),

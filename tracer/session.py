@@ -399,10 +399,26 @@ def find_session(root: str, state: str | None = None) -> SessionInfo:
     )
 
 
-def stale_reason(info: SessionInfo) -> str:
+def stale_cause(info: SessionInfo) -> str:
+    """Why a session's recorder is gone, in a few words (used in degraded flags)."""
     if info.boot_id != boot_id():
-        return "the machine rebooted since start; stop recovers from the journal and the snapshot"
-    return "the recorder is not running (crashed or killed); stop recovers from the journal"
+        return "the machine rebooted since start"
+    return "the recorder is not running (crashed or killed)"
+
+
+def stale_reason(info: SessionInfo) -> str:
+    """``stale_cause`` with what ``stop`` will do about it."""
+    if info.boot_id != boot_id():
+        return f"{stale_cause(info)}; stop recovers from the journal and the snapshot"
+    return f"{stale_cause(info)}; stop recovers from the journal"
+
+
+@dataclass(frozen=True, slots=True)
+class _Recovery:
+    """Why ``stop`` had to recover, and whether it killed a hung recorder to do so."""
+
+    reason: str
+    killed: bool = False
 
 
 # -- control channel --------------------------------------------------------------------------
@@ -672,7 +688,7 @@ def _read_line(fd: int, timeout: float) -> str:
 
 
 # -- stop -------------------------------------------------------------------------------------
-def _kill_verified(info: SessionInfo) -> str:
+def _kill_verified(info: SessionInfo) -> _Recovery:
     """Kill a hung recorder, but only if its pid still names the process that wrote the file."""
     try:
         with open(info.recorder_path, encoding="utf-8") as f:
@@ -690,9 +706,10 @@ def _kill_verified(info: SessionInfo) -> str:
             "(pid reused?); not signalling it. End the recorder by hand, then run stop again"
         )
     os.kill(pid, signal.SIGKILL)
-    return (
+    return _Recovery(
         f"recorder (pid {pid}) did not answer and was killed; live events after its last "
-        "flush may be missing"
+        "flush may be missing",
+        killed=True,
     )
 
 
@@ -703,14 +720,14 @@ def stop_session(root: str, *, control_timeout: float = 60.0, keep: bool = False
     and call ``discard_session`` once their files are in place, so a failed write can be retried.
     """
     info = find_session(root)
-    recovery: list[str] = []
+    recovery: list[_Recovery] = []
     lock = FileLock(info.lock_path)
     if not lock.try_acquire():
         try:
             request(info, {"cmd": "stop"}, control_timeout)
         except (OSError, EOFError, TimeoutError, ValueError):
             if lock.acquire(0.5):  # it died just now: nothing to kill
-                recovery.append(stale_reason(info).split(";")[0])
+                recovery.append(_Recovery(stale_cause(info)))
             else:
                 recovery.append(_kill_verified(info))
         if not lock.held and not lock.acquire(30.0):
@@ -718,7 +735,7 @@ def stop_session(root: str, *, control_timeout: float = 60.0, keep: bool = False
                 f"recorder of {info.root} still holds {info.lock_path} 30 s after stop"
             )
     else:
-        recovery.append(stale_reason(info).split(";")[0])
+        recovery.append(_Recovery(stale_cause(info)))
     try:
         result = _finish(info, recovery)
     finally:
@@ -735,7 +752,7 @@ def discard_session(info: SessionInfo) -> None:
             os.unlink(info.address)
 
 
-def _finish(info: SessionInfo, recovery: list[str]) -> StopResult:
+def _finish(info: SessionInfo, recovery: list[_Recovery]) -> StopResult:
     try:
         journal = Journal(info.journal_path)
     except JournalError as exc:
@@ -755,10 +772,10 @@ def _finish(info: SessionInfo, recovery: list[str]) -> StopResult:
         journal.close()
     if state == "stopped":
         # Stopped cleanly before (e.g. an earlier stop whose outputs failed): nothing lost.
-        recovery = [r for r in recovery if r.startswith("recorder (pid")]
+        recovery = [r for r in recovery if r.killed]
     elif not recovery:
-        recovery = ["the recorder did not record a clean stop"]
-    degraded.extend(f"recovered from the journal: {why}" for why in recovery)
+        recovery = [_Recovery("the recorder did not record a clean stop")]
+    degraded.extend(f"recovered from the journal: {r.reason}" for r in recovery)
     opts = info.options
     scope = Scope(info.root, opts.excluded_dirs)
     if usn_cursor is not None:  # pragma: no cover - Windows

@@ -19,7 +19,7 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from catalog.ctl import CatalogMember as CtlMember
 from catalog.ctl import CatalogSpec, NameValue, build_catalog
 from catalog.hashing import HashOptions, hash_file, hash_paths
 from catalog.policy.options import UNSIGNED_OPTION
-from catalog.records import FileFailure, file_digests_from_dict
+from catalog.records import FileDigests, FileFailure, file_digests_from_dict
 from catalog.signer import SigningIdentity
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
@@ -37,7 +37,7 @@ from inspector.pipeline.catalogs import catalog_member, resolve_time
 from inspector.pipeline.files import write_atomically
 from tracer.errors import TracerInputError
 from tracer.recorder import run_recorder
-from tracer.records import FileManifest, Hashes, dumps_json
+from tracer.records import FileManifest, HashCallable, Hashes, dumps_json
 from tracer.session import (
     SessionInfo,
     SessionOptions,
@@ -54,26 +54,24 @@ DEFAULT_NAME = "InspectedPackage"
 DEFAULT_ENCODING = "0x00010001"
 OUT_KINDS = ("cat", "cdf", "list")
 
-StopHasher = Callable[[str], Hashes]
-
-
 HASH_OPTIONS = HashOptions(metadata=False)
 """Every digest a catalog or policy may need; version resources are not worth the time here."""
 
 
-def close_hasher() -> StopHasher:
+def _digests_json(digests: FileDigests) -> Hashes:
+    """The hasher's digests as JSON for the journal and the report, without the path."""
+    data = dict(digests.to_dict())
+    data.pop("path", None)
+    return data
+
+
+def close_hasher() -> HashCallable:
     """The callable the recorder hashes with: the hasher's digests as JSON, minus the path.
 
     It may be handed ``/proc/self/fd/N`` of a file already unlinked (fanotify), so the path in
     the digests record means nothing and is dropped.
     """
-
-    def digest(path: str) -> Hashes:
-        data = dict(hash_file(path, HASH_OPTIONS).to_dict())
-        data.pop("path", None)
-        return data
-
-    return digest
+    return lambda path: _digests_json(hash_file(path, HASH_OPTIONS))
 
 
 def recorder_argv() -> list[str]:
@@ -271,27 +269,16 @@ def build_catalog_outputs(
     return written, warnings
 
 
-def _hash_survivors(
-    manifest: FileManifest, hasher: StopHasher | None
-) -> tuple[dict[str, Hashes], list[str]]:
+def _hash_survivors(manifest: FileManifest) -> tuple[dict[str, Hashes], list[str]]:
     """Hash every catalogable file that exists at stop (all cores, one read per file)."""
     paths = [e.path for e in manifest.entries if e.exists_at_stop and e.catalogable]
     hashes: dict[str, Hashes] = {}
     warnings: list[str] = []
-    if hasher is not None:
-        for p in paths:
-            try:
-                hashes[p] = hasher(p)
-            except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-                warnings.append(f"{p}: could not hash at stop: {exc}")
-        return hashes, warnings
     for p, result in zip(paths, hash_paths(paths, HASH_OPTIONS), strict=True):
         if isinstance(result, FileFailure):
             warnings.append(f"{p}: could not hash at stop: {result.error}")
-            continue
-        data = dict(result.to_dict())
-        data.pop("path", None)
-        hashes[p] = data
+        else:
+            hashes[p] = _digests_json(result)
     return hashes, warnings
 
 
@@ -321,13 +308,11 @@ def write_outputs(
     manifest: FileManifest,
     opts: OutputOptions,
     *,
-    hasher: StopHasher | None = None,
     recovered: bool = False,
-    cwd: str | None = None,
 ) -> TraceOutputs:
     """File list, catalog and CDF, then the JSON report (which names them all)."""
-    plan = plan_outputs(opts, cwd)
-    hashes, warnings = _hash_survivors(manifest, hasher)
+    plan = plan_outputs(opts)
+    hashes, warnings = _hash_survivors(manifest)
     written: list[str] = []
     if plan.listing is not None:
         text = "".join(f"{e.path}\n" for e in manifest.entries)
@@ -357,18 +342,14 @@ def write_outputs(
 
 
 # -- stop / scan ------------------------------------------------------------------------------
-def stop(
-    root: str, opts: OutputOptions, *, hasher: StopHasher | None = None, cwd: str | None = None
-) -> TraceOutputs:
+def stop(root: str, opts: OutputOptions) -> TraceOutputs:
     """Stop (or recover) the session on ``root`` and write its outputs.
 
     The session is discarded only after every output is in place, so a failed write can be
     retried with the same command.
     """
     result = stop_session(normalise_root_arg(root), keep=True)
-    outputs = write_outputs(
-        result.manifest, opts, hasher=hasher, recovered=result.recovered, cwd=cwd
-    )
+    outputs = write_outputs(result.manifest, opts, recovered=result.recovered)
     discard_session(result.info)
     return outputs
 
@@ -377,12 +358,9 @@ def scan(
     path: str,
     opts: OutputOptions,
     options: SessionOptions = SessionOptions(),  # noqa: B008 - frozen record
-    *,
-    hasher: StopHasher | None = None,
-    cwd: str | None = None,
 ) -> TraceOutputs:
     manifest = scan_tree(normalise_root_arg(path), options)
-    return write_outputs(manifest, opts, hasher=hasher, cwd=cwd)
+    return write_outputs(manifest, opts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

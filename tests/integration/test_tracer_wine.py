@@ -51,7 +51,6 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     return code, out + err
 
 
-@needs_fanotify
 def _remove_prefix(prefix: Path) -> None:
     """End the prefix's wineserver and delete the prefix (about 1.3 GB for win64)."""
     env = {**os.environ, "WINEPREFIX": str(prefix)}
@@ -60,6 +59,7 @@ def _remove_prefix(prefix: Path) -> None:
     shutil.rmtree(prefix, ignore_errors=True)
 
 
+@needs_fanotify
 def test_wine_install_is_recorded_and_catalogued(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

@@ -94,3 +94,10 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
         yield d
     finally:
         _kill_leftovers()
+
+
+def fake_pe(tag: bytes) -> bytes:
+    """Bytes that pass the PE header check (MZ, e_lfanew -> PE\\0\\0) and are unique per tag."""
+    head = bytearray(b"MZ" + b"\0" * 0x3E)
+    head[0x3C:0x40] = (0x40).to_bytes(4, "little")
+    return bytes(head) + b"PE\0\0" + b"\0" * 60 + tag

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.tracer.sessionkit import child_env, needs_fanotify
+from tests.tracer.hash_recorder import sha256_of
+from tests.tracer.sessionkit import child_env, fake_pe, needs_fanotify
 from tracer.errors import SourceUnavailableError, UsnJournalWrappedError
-from tracer.records import ContentKind, EventKind, FileEvent, Hashes
+from tracer.records import ContentKind, EventKind, FileEvent
 from tracer.sources.base import Scope
 from tracer.sources.fanotify import FAN_Q_OVERFLOW, FanotifySource, mounts_below
 from tracer.sources.usn import (
@@ -39,17 +40,6 @@ from tracer.sources.usn import (
 LINUX = sys.platform.startswith("linux")
 
 
-def sha256_of(path: str) -> Hashes:
-    with open(path, "rb") as f:
-        return {"sha256": hashlib.sha256(f.read()).hexdigest()}
-
-
-def pe_like(tag: bytes) -> bytes:
-    head = bytearray(b"MZ" + b"\0" * 0x3E)
-    head[0x3C:0x40] = (0x40).to_bytes(4, "little")
-    return bytes(head) + b"PE\0\0" + tag
-
-
 def wait_for(events: list[FileEvent], done: object, timeout: float = 15.0) -> None:
     """Poll until ``done(events)`` holds: events are read on the source's thread, and a loaded
     machine can take longer than any fixed sleep."""
@@ -69,7 +59,7 @@ def test_fanotify_hashes_through_the_fd_after_unlink(tmp_path: Path) -> None:
     events: list[FileEvent] = []
     src = FanotifySource(Scope(str(tmp_path)), sha256_of)
     src.arm(events.append)
-    data = pe_like(b"gone")
+    data = fake_pe(b"gone")
     try:
         write_from_child(
             "import os,sys\np=sys.argv[1]\nopen(p,'wb').write(bytes.fromhex(sys.argv[2]))\n"
@@ -179,16 +169,22 @@ def test_watchdog_reports_writes_moves_and_hashes(
     tmp_path: Path, watchdog_source: tuple[object, list[FileEvent]]
 ) -> None:
     src, events = watchdog_source
-    data = pe_like(b"w")
+    data = fake_pe(b"w")
     write_from_child(
         "import os,sys\nr=sys.argv[1]\nopen(r+'/a.exe','wb').write(bytes.fromhex(sys.argv[2]))\n"
-        "os.rename(r+'/a.exe', r+'/b.exe')\n",
+        "os.rename(r+'/a.exe', r+'/b.exe')\n"
+        "open(r+'/c.exe','wb').write(bytes.fromhex(sys.argv[2]))\n",
         str(tmp_path),
         data.hex(),
     )
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(e.kind is EventKind.MOVED for e in events):
-        time.sleep(0.05)
+    c = str(tmp_path / "c.exe")
+    wait_for(
+        events,
+        lambda evs: (
+            any(e.kind is EventKind.MOVED for e in evs)
+            and any(e.kind is EventKind.HASHED and e.path == c for e in evs)
+        ),
+    )
     src.close()  # type: ignore[attr-defined]
     kinds = {(e.kind, e.path, e.dest) for e in events if e.kind is not EventKind.HASHED}
     a, b = str(tmp_path / "a.exe"), str(tmp_path / "b.exe")
@@ -196,7 +192,9 @@ def test_watchdog_reports_writes_moves_and_hashes(
     assert (EventKind.WRITTEN, a, None) in kinds
     assert (EventKind.MOVED, a, b) in kinds
     hashed = [e for e in events if e.kind is EventKind.HASHED and e.hashes]
-    # The worker hashes after close, best effort: by then the file may already be renamed.
+    # The worker hashes after close, best effort: by then a.exe may already be renamed, but
+    # c.exe stays put and must be hashed.
+    assert any(e.path == c for e in hashed)
     for e in hashed:
         assert e.hashes == {"sha256": hashlib.sha256(data).hexdigest()}
 

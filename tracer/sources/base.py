@@ -40,10 +40,6 @@ class Scope:
             sorted({_norm(d).rstrip(os.sep) + os.sep for d in excluded_dirs if d})
         )
 
-    @property
-    def excluded_dirs(self) -> tuple[str, ...]:
-        return tuple(d.rstrip(os.sep) for d in self._excluded)
-
     def contains(self, path: str) -> bool:
         p = os.path.normcase(path)
         if not (p.startswith(self._root_sep) or p == self._root):
