@@ -31,7 +31,6 @@ member is identified in the catalog by the file's hash, so the choice never chan
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from cdf.errors import CdfInputError
@@ -42,9 +41,11 @@ from cdf.model import (
     FLAG_NO_SHA1_REPLICATE,
     SHA1,
     SHA256,
+    SUFFIX_RE,
     CatalogDefinition,
     CdfAttribute,
     CdfMember,
+    ambiguous_owner,
     fold,
     has_line_break,
     is_guid,
@@ -68,8 +69,6 @@ DEFAULT_OS_ATTRIBUTE = CdfAttribute(
 FILE_ATTRIBUTE_FLAGS = FLAG_AUTHENTICATED | FLAG_NO_SHA1_REPLICATE | FLAG_DATA_TEXT | FLAG_NAME_TEXT
 """0x11010001, the flags of OSS-SAMPLE's ``File`` attributes."""
 
-_SUFFIX_RE = re.compile(r"(?:ATTR[0-9]+|ALTSIPID)\Z", re.ASCII | re.IGNORECASE)
-
 
 def derive_tags(paths: Sequence[str]) -> tuple[str, ...]:
     """One safe, unique tag per path, in the order given (see the module docstring's rule).
@@ -77,7 +76,7 @@ def derive_tags(paths: Sequence[str]) -> tuple[str, ...]:
     Each tag also reserves the keys of the lines the builder may add for it (``{tag}ATTR1``,
     ``{tag}ALTSIPID``), so no other tag can collide with them or read as their ATTR line.
     """
-    keys: set[str] = set()  # folded tags assigned, plus the line keys they reserve
+    keys: dict[str, str] = {}  # folded tags assigned and the line keys they reserve -> tag
     stems: set[str] = set()  # folded stems of assigned tags that end in ATTRn/ALTSIPID
     out: list[str] = [""] * len(paths)
     # paths without '=' choose first, so that they keep themselves as tag
@@ -87,21 +86,22 @@ def derive_tags(paths: Sequence[str]) -> tuple[str, ...]:
         while _conflicts(candidate, keys, stems):
             counter += 1
             candidate = f"{base}~{counter}"
-        keys.update(fold(k) for k in (candidate, candidate + "ATTR1", candidate + "ALTSIPID"))
-        match = _SUFFIX_RE.search(candidate)
+        keys.update(
+            (fold(k), candidate) for k in (candidate, candidate + "ATTR1", candidate + "ALTSIPID")
+        )
+        match = SUFFIX_RE.search(candidate)
         if match is not None and match.start() > 0:
             stems.add(fold(candidate[: match.start()]))
         out[index] = candidate
     return tuple(out)
 
 
-def _conflicts(tag: str, keys: set[str], stems: set[str]) -> bool:
+def _conflicts(tag: str, keys: dict[str, str], stems: set[str]) -> bool:
     for key in (tag, tag + "ATTR1", tag + "ALTSIPID"):
         folded = fold(key)
         if folded in keys or folded in stems:
             return True
-    match = _SUFFIX_RE.search(tag)
-    return match is not None and match.start() > 0 and fold(tag[: match.start()]) in keys
+    return ambiguous_owner(tag, keys) is not None
 
 
 def build_package_definition(

@@ -56,7 +56,8 @@ _GUID_RE = re.compile(
     r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}\Z"
 )
 _OID_RE = re.compile(r"(?:0|1|2)(?:\.(?:0|[1-9][0-9]*))+\Z")
-_SUFFIX_RE = re.compile(r"(?:ATTR[0-9]+|ALTSIPID)\Z", re.ASCII | re.IGNORECASE)
+SUFFIX_RE = re.compile(r"(?:ATTR[0-9]+|ALTSIPID)\Z", re.ASCII | re.IGNORECASE)
+"""The ATTRn / ALTSIPID ending that makes a key a member's attribute or SIP line."""
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
 _DEC_RE = re.compile(r"[0-9]+", re.ASCII)
 _UNWRITABLE_RE = re.compile("[\r\n\x00\ud800-\udfff]")
@@ -434,7 +435,7 @@ def ambiguous_owner(tag: str, folded_tags: dict[str, str]) -> str | None:
     tagged ``xATTR1`` next to a member tagged ``x`` is ambiguous. ``folded_tags`` holds the
     ``fold()`` of every key's tag, mapped to the owning member's tag as written.
     """
-    match = _SUFFIX_RE.search(tag)
+    match = SUFFIX_RE.search(tag)
     if match is None or match.start() == 0:
         return None
     stem = tag[: match.start()]

@@ -22,8 +22,7 @@ from catalog.policy.errors import PolicyInputError
 from catalog.policy.model import (
     APPID_TAGGING_POLICY,
     BASE_POLICY,
-    SCENARIO_KERNEL,
-    SCENARIO_USER,
+    SCENARIO_IDS,
     SUPPLEMENTAL_POLICY,
     CertRoot,
     Eku,
@@ -47,7 +46,7 @@ from catalog.policy.options import (
     option_bits,
     options_from_bits,
 )
-from catalog.policy.validate import check_policy, parse_guid, parse_version
+from catalog.policy.validate import check_policy, guid_text, parse_guid, parse_version
 
 SUPPORTED_FORMATS = (7, 8)
 DEFAULT_FORMAT = 8
@@ -573,10 +572,6 @@ def _version_text(value: int) -> str:
     return ".".join(str((value >> s) & 0xFFFF) for s in (48, 32, 16, 0))
 
 
-def _guid_text(raw: bytes) -> str:
-    return "{" + str(uuid.UUID(bytes_le=raw)).upper() + "}"
-
-
 def _filetime_text(value: int) -> str:
     seconds, ticks = divmod(value, 10_000_000)
     moment = _FILETIME_EPOCH + _dt.timedelta(seconds=seconds)
@@ -584,10 +579,7 @@ def _filetime_text(value: int) -> str:
 
 
 def _scenario_id(value: int, used: set[str]) -> str:
-    base = {
-        SCENARIO_KERNEL: "ID_SIGNINGSCENARIO_DRIVERS_1",
-        SCENARIO_USER: "ID_SIGNINGSCENARIO_WINDOWS",
-    }.get(value, f"ID_SIGNINGSCENARIO_S_{value}")
+    base = SCENARIO_IDS.get(value, f"ID_SIGNINGSCENARIO_S_{value}")
     ident, n = base, 1
     while ident in used:
         n += 1
@@ -795,10 +787,10 @@ def decompile_policy(data: bytes, source: str = "<binary policy>") -> Decompiled
     supplemental = bool(flags & FLAG_SUPPLEMENTAL)
     policy = SiPolicy(
         version_ex=_version_text(version),
-        platform_id=_guid_text(platform),
+        platform_id=guid_text(uuid.UUID(bytes_le=platform)),
         policy_type=SUPPLEMENTAL_POLICY if supplemental else BASE_POLICY,
-        policy_id=_guid_text(policy_id),
-        base_policy_id=_guid_text(base_id if supplemental else header_guid),
+        policy_id=guid_text(uuid.UUID(bytes_le=policy_id)),
+        base_policy_id=guid_text(uuid.UUID(bytes_le=base_id if supplemental else header_guid)),
         options=option_names,
         ekus=ekus,
         file_rules=tuple(rules),

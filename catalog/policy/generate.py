@@ -30,6 +30,7 @@ from catalog.policy.model import (
     APPID_TAGGING_POLICY,
     BASE_POLICY,
     DEFAULT_PLATFORM_ID,
+    SCENARIO_IDS,
     SCENARIO_KERNEL,
     SCENARIO_USER,
     SUPPLEMENTAL_POLICY,
@@ -44,40 +45,25 @@ from catalog.policy.model import (
     SigningScenario,
     SiPolicy,
 )
-from catalog.policy.options import resolve_option
-from catalog.policy.validate import parse_guid, parse_version
+from catalog.policy.options import UNSIGNED_OPTION, resolve_option
+from catalog.policy.validate import guid_text, parse_version
+from catalog.policy.xml import iter_ids
 from catalog.records import FileDigests, FileKind, HashAlgorithm
 
 # Options of Microsoft's AllowMicrosoft / DefaultWindows templates (examples/windows-2019 and the
 # Wizard templates), the options people expect of a base policy; "audit" adds Audit Mode.
 BASE_TEMPLATE_OPTIONS = (
-    "Enabled:Unsigned System Integrity Policy",
+    UNSIGNED_OPTION,
     "Enabled:Advanced Boot Options Menu",
     "Enabled:UMCI",
     "Enabled:Inherit Default Policy",
     "Enabled:Update Policy No Reboot",
     "Enabled:Allow Supplemental Policies",
 )
-SUPPLEMENTAL_TEMPLATE_OPTIONS = ("Enabled:Unsigned System Integrity Policy",)
+SUPPLEMENTAL_TEMPLATE_OPTIONS = (UNSIGNED_OPTION,)
 TEMPLATES = ("audit", "enforced", "supplemental")
 # Namespace for policy GUIDs derived from a policy name when none is given (deterministic output).
 _POLICY_GUID_NAMESPACE = uuid.UUID("6f3c5a2e-8d4b-5e1f-9a7c-2b0d4e6f8a1c")
-SCENARIO_IDS = {
-    SCENARIO_KERNEL: "ID_SIGNINGSCENARIO_DRIVERS_1",
-    SCENARIO_USER: "ID_SIGNINGSCENARIO_WINDOWS",
-}
-
-
-def guid_text(value: str | uuid.UUID) -> str:
-    """``{XXXXXXXX-...}`` upper case, from any GUID spelling; ``PolicyInputError`` otherwise."""
-    if isinstance(value, uuid.UUID):
-        return "{" + str(value).upper() + "}"
-    text = value.strip()
-    try:
-        parsed = parse_guid(text if text.startswith("{") else "{" + text + "}")
-    except ValueError as exc:
-        raise PolicyInputError(str(exc)) from None
-    return "{" + str(parsed).upper() + "}"
 
 
 def derived_policy_id(name: str) -> str:
@@ -493,7 +479,7 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
     existing element); incoming IDs that clash with different content get a ``_<n>`` suffix.
     Scenarios are matched by Value; scenarios the existing policy lacks are added.
     """
-    taken = {i for i, _ in _ids(existing)}
+    taken = {i for i, _ in iter_ids(existing)}
     rename: dict[str, str] = {}
 
     ekus = list(existing.ekus or ())
@@ -545,6 +531,17 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
     def ren(ident: str) -> str:
         return rename.get(ident, ident)
 
+    def union(a: tuple[Ref, ...] | None, b: tuple[Ref, ...] | None) -> tuple[Ref, ...] | None:
+        if not b:
+            return a
+        out = list(a or ())
+        have = {r.id for r in out}
+        for r in b:
+            if ren(r.id) not in have:
+                out.append(Ref(ren(r.id), r.extra))
+                have.add(ren(r.id))
+        return tuple(out)
+
     def merge_group(a: SignerGroup | None, b: SignerGroup | None) -> SignerGroup | None:
         if b is None:
             return a
@@ -564,17 +561,10 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
                     have.add(moved.signer_id)
             return tuple(out)
 
-        refs = base.file_rules_ref
-        if b.file_rules_ref:
-            out = list(refs or ())
-            have = {r.id for r in out}
-            for r in b.file_rules_ref:
-                if ren(r.id) not in have:
-                    out.append(Ref(ren(r.id), r.extra))
-                    have.add(ren(r.id))
-            refs = tuple(out)
         return SignerGroup(
-            signer_refs(base.allowed, b.allowed), signer_refs(base.denied, b.denied), refs
+            signer_refs(base.allowed, b.allowed),
+            signer_refs(base.denied, b.denied),
+            union(base.file_rules_ref, b.file_rules_ref),
         )
 
     scenarios = list(existing.signing_scenarios or ())
@@ -601,17 +591,6 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
             test_signing_signers=merge_group(cur.test_signing_signers, sc.test_signing_signers),
         )
 
-    def union(a: tuple[Ref, ...] | None, b: tuple[Ref, ...] | None) -> tuple[Ref, ...] | None:
-        if not b:
-            return a
-        out = list(a or ())
-        have = {r.id for r in out}
-        for r in b:
-            if ren(r.id) not in have:
-                out.append(Ref(ren(r.id), r.extra))
-                have.add(ren(r.id))
-        return tuple(out)
-
     return replace(
         existing,
         ekus=tuple(ekus) if ekus or existing.ekus is not None else None,
@@ -628,11 +607,3 @@ def merge_policies(existing: SiPolicy, incoming: SiPolicy) -> SiPolicy:
         if not existing.is_supplemental
         else existing.supplemental_policy_signers,
     )
-
-
-def _ids(policy: SiPolicy) -> list[tuple[str, str]]:
-    out = [(e.id, "EKU") for e in policy.ekus or ()]
-    out += [(r.id, "rule") for r in policy.file_rules or ()]
-    out += [(s.id, "Signer") for s in policy.signers or ()]
-    out += [(s.id, "SigningScenario") for s in policy.signing_scenarios or ()]
-    return out

@@ -27,6 +27,11 @@ POLICY_TYPES = (BASE_POLICY, SUPPLEMENTAL_POLICY, APPID_TAGGING_POLICY)
 
 SCENARIO_KERNEL = 131
 SCENARIO_USER = 12
+SCENARIO_IDS = {
+    SCENARIO_KERNEL: "ID_SIGNINGSCENARIO_DRIVERS_1",
+    SCENARIO_USER: "ID_SIGNINGSCENARIO_WINDOWS",
+}
+"""The SigningScenario IDs Microsoft's templates give the kernel and user-mode scenarios."""
 
 
 @dataclass(frozen=True, slots=True)

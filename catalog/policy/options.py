@@ -19,6 +19,9 @@ class RuleOption:
     supplemental_allowed: bool = False
 
 
+UNSIGNED_OPTION = "Enabled:Unsigned System Integrity Policy"
+"""Rule option 6: every template sets it, and a policy must drop it before it is signed."""
+
 RULE_OPTIONS: tuple[RuleOption, ...] = (
     RuleOption("Enabled:UMCI", 0, 0x00000004),
     RuleOption("Enabled:Boot Menu Protection", 1, 0x00000008),
@@ -26,7 +29,7 @@ RULE_OPTIONS: tuple[RuleOption, ...] = (
     RuleOption("Enabled:Audit Mode", 3, 0x00010000),
     RuleOption("Disabled:Flight Signing", 4, 0x00020000),
     RuleOption("Enabled:Inherit Default Policy", 5, 0x00040000, supplemental_allowed=True),
-    RuleOption("Enabled:Unsigned System Integrity Policy", 6, 0x00080000, True),
+    RuleOption(UNSIGNED_OPTION, 6, 0x00080000, True),
     RuleOption("Required:EV Signers", 8, 0x00200000),
     RuleOption("Enabled:Advanced Boot Options Menu", 9, 0x00800000),
     RuleOption("Enabled:Boot Audit On Failure", 10, 0x00400000),

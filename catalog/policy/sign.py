@@ -14,6 +14,7 @@ signing certificate among its SupplementalPolicySigners.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from asn1crypto import x509 as asn1_x509
 
@@ -29,22 +30,16 @@ from catalog.pkcs7 import (
 )
 from catalog.policy.errors import PolicyInputError, PolicyVerificationError
 from catalog.policy.model import Signer, SiPolicy
+from catalog.policy.options import UNSIGNED_OPTION
+from catalog.policy.signers import subject_cn
+from catalog.policy.validate import same_guid
 from catalog.signer import SigningIdentity
 from catalog.tbs import tbs_hash_of
-
-UNSIGNED_OPTION = "Enabled:Unsigned System Integrity Policy"
 
 
 def is_signed(data: bytes) -> bool:
     """A raw policy starts with its format version (7, 8, ...); PKCS#7 with 0x30 (trap 10)."""
     return data[:1] == b"\x30"
-
-
-def _common_name(cert: asn1_x509.Certificate) -> str:
-    cn = cert.subject.native.get("common_name")
-    if isinstance(cn, list):
-        cn = cn[0]
-    return cn if isinstance(cn, str) else ""
 
 
 def _utf8_names(cert: asn1_x509.Certificate) -> list[str]:
@@ -64,9 +59,8 @@ def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> Non
             f"the policy still has option {UNSIGNED_OPTION!r}; remove it (rule option 6) before "
             "signing, or Windows treats the signed policy as unsigned"
         )
-    leaf_der = identity.certificate_der
-    leaf = asn1_x509.Certificate.load(leaf_der)
-    utf8 = _utf8_names(leaf)
+    cert = _SigningCert(identity)
+    utf8 = _utf8_names(cert.leaf)
     if utf8:
         raise PolicyInputError(
             f"{identity.source}: certificate name fields {', '.join(utf8)} are UTF8String; "
@@ -80,9 +74,9 @@ def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> Non
             "the policy has no UpdatePolicySigners: once deployed signed it could never be "
             "replaced; add the signing certificate's signer as an UpdatePolicySigner first"
         )
-    cn = _common_name(leaf)
-    if any(_matches(s, identity) for s in updaters):
+    if any(cert.accepted_by(s) for s in updaters):
         return
+    cn = cert.common_name
     raise PolicyInputError(
         f"no UpdatePolicySigner matches the signing certificate {cn!r} (or its CAs); Windows "
         "would refuse later updates - add a Signer for this certificate to UpdatePolicySigners"
@@ -96,25 +90,36 @@ def _tbs_values(identity: SigningIdentity) -> tuple[str, set[str]]:
     return leaf, cas
 
 
-def _matches(signer: Signer, identity: SigningIdentity) -> bool:
-    """Whether ``signer`` accepts a signature by ``identity``, at the signer's level.
+class _SigningCert:
+    """What the signer rules test about the signing certificate, each computed at most once."""
 
-    Publisher (CertPublisher present): a CA of the chain has the CertRoot TBS and the leaf's CN is
-    the publisher; PcaCertificate / LeafCertificate (no CertPublisher; the XML does not say which):
-    the CertRoot TBS is the leaf's or a CA's. Well-known roots are Microsoft's, never ours.
-    """
-    if signer.cert_root.type != "TBS":
-        return False
-    root = signer.cert_root.value.upper()
-    leaf_tbs, ca_tbs = _tbs_values(identity)
-    if signer.cert_publisher is not None:
-        cn = _common_name(asn1_x509.Certificate.load(identity.certificate_der))
-        return root in ca_tbs and signer.cert_publisher == cn
-    return root == leaf_tbs or root in ca_tbs
+    def __init__(self, identity: SigningIdentity) -> None:
+        self.identity = identity
+        self.leaf = asn1_x509.Certificate.load(identity.certificate_der)
 
+    @cached_property
+    def common_name(self) -> str:
+        return subject_cn(self.leaf)
 
-def _same_guid(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and a.strip("{}").upper() == b.strip("{}").upper()
+    @cached_property
+    def tbs_values(self) -> tuple[str, set[str]]:
+        return _tbs_values(self.identity)
+
+    def accepted_by(self, signer: Signer) -> bool:
+        """Whether ``signer`` accepts a signature by this certificate, at the signer's level.
+
+        Publisher (CertPublisher present): a CA of the chain has the CertRoot TBS and the leaf's CN
+        is the publisher; PcaCertificate / LeafCertificate (no CertPublisher; the XML does not say
+        which): the CertRoot TBS is the leaf's or a CA's. Well-known roots are Microsoft's, never
+        ours.
+        """
+        if signer.cert_root.type != "TBS":
+            return False
+        root = signer.cert_root.value.upper()
+        leaf_tbs, ca_tbs = self.tbs_values
+        if signer.cert_publisher is not None:
+            return root in ca_tbs and signer.cert_publisher == self.common_name
+        return root == leaf_tbs or root in ca_tbs
 
 
 def preflight_supplemental_signing(
@@ -130,16 +135,17 @@ def preflight_supplemental_signing(
             "a base policy was given for a policy that is not supplemental; --base only applies "
             "when signing a supplemental policy"
         )
-    if base.is_supplemental or not _same_guid(base.policy_id, policy.base_policy_id):
+    if base.is_supplemental or not same_guid(base.policy_id, policy.base_policy_id):
         raise PolicyInputError(
             f"{base_source}: is {base.policy_type or 'a legacy policy'} {base.policy_id}, not the "
             f"base policy {policy.base_policy_id} this supplemental policy names; give its base"
         )
     signers = {s.id: s for s in base.signers or ()}
     allowed = [signers[r.id] for r in base.supplemental_policy_signers or () if r.id in signers]
-    if any(_matches(s, identity) for s in allowed):
+    cert = _SigningCert(identity)
+    if any(cert.accepted_by(s) for s in allowed):
         return
-    cn = _common_name(asn1_x509.Certificate.load(identity.certificate_der))
+    cn = cert.common_name
     listed = (
         f"none of its SupplementalPolicySigners ({', '.join(s.id for s in allowed)}) matches "
         f"the signing certificate {cn!r}"

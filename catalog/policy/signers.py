@@ -61,14 +61,16 @@ def _cert(der: bytes, source: str) -> x509.Certificate:
     return cert
 
 
-def _common_name(cert: x509.Certificate) -> str:
-    native = cert.subject.native
-    cn = native.get("common_name")
+def subject_cn(cert: x509.Certificate) -> str:
+    """The subject's (first) common name, ``""`` when it has none: what CertPublisher names."""
+    cn = cert.subject.native.get("common_name")
     if isinstance(cn, list):
         cn = cn[0]
-    if isinstance(cn, str) and cn:
-        return cn
-    return str(cert.subject.human_friendly)
+    return cn if isinstance(cn, str) else ""
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    return subject_cn(cert) or str(cert.subject.human_friendly)
 
 
 def _build_chain(leaf: bytes, pool: list[bytes], source: str) -> SignerChain:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from catalog.policy.errors import PolicyValidationError
+from catalog.policy.errors import PolicyInputError, PolicyValidationError
 from catalog.policy.model import (
     APPID_TAGGING_POLICY,
     POLICY_TYPES,
@@ -25,6 +25,7 @@ from catalog.policy.model import (
     SiPolicy,
 )
 from catalog.policy.options import BY_NAME
+from catalog.policy.xml import iter_ids
 
 _GUID = re.compile(
     r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"
@@ -79,6 +80,25 @@ def parse_guid(text: str) -> uuid.UUID:
     return uuid.UUID(text.strip()[1:-1])
 
 
+def guid_text(value: str | uuid.UUID) -> str:
+    """``{XXXXXXXX-...}`` upper case, from any GUID spelling; ``PolicyInputError`` otherwise."""
+    if isinstance(value, uuid.UUID):
+        return "{" + str(value).upper() + "}"
+    text = value.strip()
+    try:
+        parsed = parse_guid(text if text.startswith("{") else "{" + text + "}")
+    except ValueError as exc:
+        raise PolicyInputError(str(exc)) from None
+    return "{" + str(parsed).upper() + "}"
+
+
+def same_guid(a: str | None, b: str | None) -> bool:
+    """Whether two GUID texts name the same GUID, ignoring braces and case; ``None`` never does."""
+    if a is None or b is None:
+        return False
+    return a.strip().strip("{}").lower() == b.strip().strip("{}").lower()
+
+
 def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
     """Every structural problem of ``policy``, errors and warnings, in document order."""
     issues: list[Issue] = []
@@ -125,7 +145,7 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
     if p.is_supplemental:
         if p.base_policy_id is None:
             err("BasePolicyID", "a supplemental policy needs the BasePolicyID of its base policy")
-        elif p.policy_id is not None and _same_guid(p.policy_id, p.base_policy_id):
+        elif p.policy_id is not None and same_guid(p.policy_id, p.base_policy_id):
             err("BasePolicyID", "the BasePolicyID must differ from its PolicyID")
         if "Enabled:Allow Supplemental Policies" in p.options:
             err("Option", "a supplemental policy cannot set Enabled:Allow Supplemental Policies")
@@ -141,7 +161,7 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
         not p.is_supplemental
         and p.policy_id is not None
         and p.base_policy_id is not None
-        and not _same_guid(p.policy_id, p.base_policy_id)
+        and not same_guid(p.policy_id, p.base_policy_id)
     ):
         err(
             "BasePolicyID",
@@ -166,7 +186,7 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
 
     # IDs: unique across the document (the kernel indexes by position, but references are by ID).
     declared: dict[str, str] = {}
-    for ident, element in _declared(p):
+    for ident, element in iter_ids(p):
         pattern = _ID_PATTERNS[element]
         if not pattern.fullmatch(ident):
             err(element, f"ID {ident!r} does not match the schema pattern {pattern.pattern}")
@@ -190,11 +210,7 @@ def validate_policy(policy: SiPolicy) -> tuple[Issue, ...]:
 
     for r in p.file_rules or ():
         element = r.kind.value
-        if r.kind is FileRuleKind.FILE_RULE and r.rule_type not in (
-            "Match",
-            "Exclude",
-            "Attribute",
-        ):
+        if r.kind is FileRuleKind.FILE_RULE and r.rule_type not in _GENERIC_TYPES:
             err(element, f"{r.id}: Type must be Match, Exclude or Attribute")
         if r.hash is not None and not _is_hex(r.hash):
             err(element, f"{r.id}: Hash {r.hash!r} is not hexadecimal")
@@ -342,14 +358,6 @@ def _check_group(
             err("FileRuleRef", f"{where}: refers to undefined file rule {ref.id!r}")
 
 
-def _declared(p: SiPolicy) -> list[tuple[str, str]]:
-    out = [(e.id, "EKU") for e in p.ekus or ()]
-    out += [(r.id, r.kind.value) for r in p.file_rules or ()]
-    out += [(s.id, "Signer") for s in p.signers or ()]
-    out += [(s.id, "SigningScenario") for s in p.signing_scenarios or ()]
-    return out
-
-
 def _extra(warn: _Report, element: str, ident: str, extra: tuple[tuple[str, str], ...]) -> None:
     for name, _ in extra:
         warn(element, f"{ident}: attribute {name} is not in Microsoft's schema; kept, not compiled")
@@ -357,7 +365,3 @@ def _extra(warn: _Report, element: str, ident: str, extra: tuple[tuple[str, str]
 
 def _is_hex(text: str) -> bool:
     return bool(_HEX.fullmatch(text))
-
-
-def _same_guid(a: str, b: str) -> bool:
-    return a.strip().strip("{}").lower() == b.strip().strip("{}").lower()

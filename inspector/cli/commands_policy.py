@@ -12,7 +12,7 @@ import typer
 
 from catalog.policy.errors import PolicyValidationError
 from catalog.policy.signers import SignerLevel
-from inspector.cli.commands_sign import _identity
+from inspector.cli.commands_sign import signing_identity
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import policy_app
 from inspector.pipeline import policies
@@ -250,7 +250,7 @@ def sign_command(
     as_json: bool = _JSON,
 ) -> None:
     """PKCS#7-sign a binary policy (content type 1.3.6.1.4.1.311.79.1, as signtool -p7co)."""
-    identity = _identity(cert, key, pfx, chain, password_env)
+    identity = signing_identity(cert, key, pfx, chain, password_env)
     result = policies.sign_policy_file(policy, output, identity, base=base)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -48,13 +48,14 @@ def _password_from_env(name: str | None) -> bytes | None:
     return value.encode("utf-8")
 
 
-def _identity(
+def signing_identity(
     cert: Path | None,
     key: Path | None,
     pfx: Path | None,
     chain: Path | None,
     password_env: str | None,
 ) -> SigningIdentity:
+    """The --cert/--key/--pfx/--chain identity; prompts for a PFX or key password on a TTY."""
     password = _password_from_env(password_env)
     try:
         return load_identity(cert=cert, key=key, pfx=pfx, chain=chain, password=password)
@@ -113,7 +114,7 @@ def sign_command(
     chain order). The catalog is replaced atomically unless -o is given.
     Exit codes: 0 signed; 3 bad input (certificate, key, password, catalog); 4 I/O or network.
     """
-    identity = _identity(cert, key, pfx, chain, password_env)
+    identity = signing_identity(cert, key, pfx, chain, password_env)
     options = SignOptions(
         program_name=program_name,
         more_info_url=more_info_url,

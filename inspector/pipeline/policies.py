@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from catalog.errors import CatalogInputError
 from catalog.hashing import HashOptions, hash_paths
 from catalog.policy import generate
 from catalog.policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
-from catalog.policy.errors import PolicyEnvironmentError, PolicyInputError
+from catalog.policy.errors import PolicyInputError
 from catalog.policy.model import SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
 from catalog.policy.options import BY_NAME
 from catalog.policy.sign import (
@@ -30,23 +30,12 @@ from catalog.policy.sign import (
 )
 from catalog.policy.signers import SignerLevel, load_signer_chain, signer_rule, stable_signer_id
 from catalog.policy.validate import Issue, check_policy, validate_policy
-from catalog.policy.xml import XmlStyle, detect_style, read_policy_xml, write_policy_xml
+from catalog.policy.xml import read_policy_xml, write_policy_xml
 from catalog.records import FileFailure
 from catalog.signer import SigningIdentity, preflight
-from inspector.pipeline.files import write_atomically
+from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
-
-
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyInputError(f"{path}: {what} not found; check the path") from None
-    except IsADirectoryError:
-        raise PolicyInputError(f"{path}: is a folder, expected a {what} file") from None
-    except OSError as exc:
-        raise PolicyEnvironmentError(f"{path}: cannot read the {what}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +47,14 @@ class LoadedPolicy:
     """``xml``, ``binary`` or ``signed``."""
     format_version: int | None = None
     signature: SignedPolicy | None = None
-    style: XmlStyle | None = None
 
 
 def load_policy(path: Path, *, verify: bool = True) -> LoadedPolicy:
     """Read any policy file, telling XML, signed PKCS#7 and raw binary apart by content."""
-    data = _read(path, "policy")
+    data = read_input(path, "policy")
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
-        return LoadedPolicy(read_policy_xml(data, str(path)), "xml", style=detect_style(data))
+        return LoadedPolicy(read_policy_xml(data, str(path)), "xml")
     signature = None
     if is_signed(data):
         signature = unwrap_signed_policy(data, str(path), verify=verify)
@@ -147,9 +135,7 @@ def supplemental_for_signer(
     version: str | None = None,
 ) -> GenerateResult:
     """A supplemental policy trusting the signer of a catalog (or a certificate)."""
-    chain = load_signer_chain(_read(signer_path, "catalog or certificate"), str(signer_path))
-    probe = signer_rule(chain, level, "ID_SIGNER_S_X")
-    signer = signer_rule(chain, level, stable_signer_id(probe))
+    signer = _policy_signer(signer_path, level, "ID_SIGNER_S_", "catalog or certificate")
     policy = generate.new_policy(
         "supplemental",
         name=name or f"{signer_path.stem} supplemental",
@@ -172,7 +158,7 @@ def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], lis
     if len(inputs) == 1 and inputs[0].suffix.lower() == ".json" and inputs[0].is_file():
         source = str(inputs[0])
         try:
-            doc = json.loads(_read(inputs[0], "hash report"))
+            doc = json.loads(read_input(inputs[0], "hash report"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise PolicyInputError(f"{source}: not a JSON hash report: {exc}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
@@ -215,12 +201,12 @@ def hashes_policy(
     merge_into: Path | None = None,
 ) -> GenerateResult:
     """Hash rules for files (hashed here) or a hash report, as a new or merged policy."""
+    if supplemental and not base_policy_id and merge_into is None:
+        raise PolicyInputError("--supplemental needs --base-policy-id GUID")
     files, failures = _hash_inputs(inputs)
     if not files:
         raise PolicyInputError("no file could be hashed; nothing to write")
     rules = generate.hash_rules(files, deny=deny)
-    if supplemental and not base_policy_id and merge_into is None:
-        raise PolicyInputError("--supplemental needs --base-policy-id GUID")
     base = _start(
         merge_into=merge_into,
         template="supplemental" if supplemental else template,
@@ -258,12 +244,14 @@ def new_base_policy(
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
-def _policy_signer(path: Path, level: SignerLevel, prefix: str) -> Signer:
+def _policy_signer(
+    path: Path, level: SignerLevel, prefix: str, what: str = "certificate"
+) -> Signer:
     """The Signer for a certificate (or signed catalog) at ``level``, with an ID derived from what
     it trusts, so editing a policy twice gives the same IDs."""
-    chain = load_signer_chain(_read(path, "certificate"), str(path))
+    chain = load_signer_chain(read_input(path, what), str(path))
     probe = signer_rule(chain, level, prefix + "X")
-    return signer_rule(chain, level, stable_signer_id(probe, prefix))
+    return replace(probe, id=stable_signer_id(probe, prefix))
 
 
 def edit_policy(
@@ -398,7 +386,7 @@ def sign_policy_file(
     ``base`` (supplemental policies): the base policy (XML or binary, signed or not); signing is
     refused unless the signing certificate is one of its SupplementalPolicySigners.
     """
-    data = _read(path, "binary policy")
+    data = read_input(path, "binary policy")
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
         raise PolicyInputError(f"{path}: this is XML; compile it first (inspector policy compile)")
     if is_signed(data):

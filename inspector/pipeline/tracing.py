@@ -28,6 +28,7 @@ from typing import Any
 from catalog.ctl import CatalogMember as CtlMember
 from catalog.ctl import CatalogSpec, NameValue, build_catalog
 from catalog.hashing import HashOptions, hash_file, hash_paths
+from catalog.policy.options import UNSIGNED_OPTION
 from catalog.records import FileDigests, FileFailure, file_digests_from_dict
 from catalog.signer import SigningIdentity
 from cdf.builder import build_package_definition
@@ -411,7 +412,6 @@ DEMO_MARKER = ".inspector-demo"
 """Marks a folder the demo made: only such a folder is emptied when the demo runs again."""
 DEMO_BASE_POLICY_ID = "{5E0D3A1C-7B2F-4C9E-A6D1-0DE30BA5E001}"
 """PolicyID of the demo's base policy (fixed, so reruns give the same policy files)."""
-_UNSIGNED_OPTION = "Enabled:Unsigned System Integrity Policy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,7 +486,7 @@ def _demo_policies(
         name="DemoApp supplemental",
     )  # fmt: skip
     policies.edit_policy(
-        supp_xml, None, remove_options=[_UNSIGNED_OPTION], update_signer=signed_catalog,
+        supp_xml, None, remove_options=[UNSIGNED_OPTION], update_signer=signed_catalog,
         update_signer_level=publisher,
     )  # fmt: skip
     (rule,) = supp.policy.signers or ()
@@ -499,7 +499,7 @@ def _demo_policies(
     )  # fmt: skip
     policies.new_base_policy(
         base_xml, template="audit", name="DemoApp demo base", policy_id=DEMO_BASE_POLICY_ID,
-        remove_options=[_UNSIGNED_OPTION],
+        remove_options=[UNSIGNED_OPTION],
     )  # fmt: skip
     # The same signer signs the supplemental, so the base must list it as a
     # SupplementalPolicySigner: Windows refuses a signed supplemental whose signer it lacks.

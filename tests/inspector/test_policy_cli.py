@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from catalog.policy.errors import PolicyInputError
 from fixtures.pki import PKI_DIR
 from inspector.cli import app
 from inspector.cli.exit_codes import exit_code_for
+from inspector.pipeline.policies import hashes_policy
+from tests.conftest import require_tool
 
 runner = CliRunner()
 
@@ -223,6 +227,14 @@ def test_sign_end_to_end(tmp_path: Path) -> None:
     assert doc["signature"]["verified"] is True
     assert doc["signature"]["signed_data_version"] == 1
     assert doc["update_policy_signers"]
+    # "verified" is our own reader's opinion: OpenSSL must agree, and hand back the compiled policy.
+    openssl = require_tool("openssl")
+    out = subprocess.run(
+        [openssl, "cms", "-verify", "-inform", "DER", "-binary", "-noverify", "-in", signed],
+        check=True,
+        capture_output=True,
+    )
+    assert out.stdout == cip.read_bytes()
 
 
 def test_decompile_then_compile_gives_microsofts_bytes(
@@ -301,3 +313,10 @@ def test_supplemental_signer_end_to_end(tmp_path: Path) -> None:
     (bin_signer,) = shown["signers"]
     assert shown["supplemental_policy_signers"] == [bin_signer["id"]]
     assert bin_signer["root"] == signer["root"]
+
+
+def test_hashes_supplemental_without_base_is_refused_before_hashing(tmp_path: Path) -> None:
+    missing = tmp_path / "not-there.dll"
+    with pytest.raises(PolicyInputError, match="--supplemental needs --base-policy-id"):
+        hashes_policy([missing], tmp_path / "out.xml", supplemental=True)
+    assert not (tmp_path / "out.xml").exists()

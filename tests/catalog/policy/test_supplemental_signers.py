@@ -24,7 +24,7 @@ from cryptography import x509
 from catalog.policy.binary import compile_policy, decompile_policy
 from catalog.policy.errors import PolicyInputError
 from catalog.policy.generate import add_policy_signer, new_policy, set_rule_options
-from catalog.policy.model import CertRoot, Ref, Signer, SiPolicy
+from catalog.policy.model import LEGACY_POLICY_TYPE_ID, CertRoot, Ref, Signer, SiPolicy
 from catalog.policy.sign import preflight_supplemental_signing
 from catalog.policy.signers import SignerLevel, load_signer_chain, signer_rule
 from catalog.policy.validate import validate_policy
@@ -92,7 +92,7 @@ LEGACY = new_policy("enforced", name="legacy", policy_id=BASE_ID).with_changes(
     policy_id=None,
     base_policy_id=None,
     policy_type=None,
-    policy_type_id="{A244370E-44C9-4C06-B551-F6016E563076}",
+    policy_type_id=LEGACY_POLICY_TYPE_ID,
 )
 
 
