@@ -228,11 +228,3 @@ class SiPolicy:
 
     def with_changes(self, **changes: object) -> SiPolicy:
         return replace(self, **changes)  # type: ignore[arg-type]
-
-
-def setting_value(policy: SiPolicy, provider: str, key: str, value_name: str) -> str | None:
-    """The text of a setting, or None."""
-    for s in policy.settings or ():
-        if (s.provider, s.key, s.value_name) == (provider, key, value_name):
-            return s.value
-    return None

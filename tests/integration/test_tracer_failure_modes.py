@@ -65,14 +65,23 @@ def _wait_dead(pid: int, timeout: float = 10.0) -> None:
     raise AssertionError(f"process {pid} still alive after {timeout} s")
 
 
-def _wait_events(root: Path, n: int, timeout: float = 20.0) -> None:
+def _wait_events(root: Path, n: int, timeout: float = 30.0, settle: float = 1.0) -> None:
+    """Wait until at least ``n`` events are journaled and the count has stopped growing.
+
+    One file can give several events (created, written with its hash, deleted), so reaching
+    ``n`` alone does not mean every file's hash is in the journal yet.
+    """
     info = find_session(str(root))
     deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        if request(info, {"cmd": "status"}, 5.0)["events"] >= n:
+        count = request(info, {"cmd": "status"}, 5.0)["events"]
+        if count != last:
+            last, since = count, time.monotonic()
+        elif count >= n and time.monotonic() - since >= settle:
             return
         time.sleep(0.1)
-    raise AssertionError(f"recorder did not journal {n} events in {timeout} s")
+    raise AssertionError(f"recorder journaled {last} events in {timeout} s, expected {n}+")
 
 
 # -- 7.1 / 7.2: bursts and brand-new directories ---------------------------------------------
