@@ -169,6 +169,20 @@ def resolve_time(when: datetime | None, env: Mapping[str, str] | None = None) ->
     return None
 
 
+def catalog_time(
+    when: datetime | None, newest_mtime_ns: int, fallback: datetime | None = None
+) -> datetime:
+    """A catalog's thisUpdate: ``when``, else ``SOURCE_DATE_EPOCH``, else the newest member's
+    modification time (whole seconds, so the same files give the same catalog), else
+    ``fallback``, else now."""
+    resolved = resolve_time(when)
+    if resolved is not None:
+        return resolved
+    if newest_mtime_ns > 0:
+        return datetime.fromtimestamp(newest_mtime_ns // 1_000_000_000, UTC)
+    return fallback if fallback is not None else datetime.now(UTC)
+
+
 def _is_cab(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -184,7 +198,7 @@ class _Job:
     line: int | None
 
 
-def _attributes(attributes: Sequence[CdfAttribute]) -> tuple[NameValue, ...]:
+def catalog_attributes(attributes: Sequence[CdfAttribute]) -> tuple[NameValue, ...]:
     """.cdf ATTRn entries (catalog or member) as the name-value attributes the CTL stores."""
     return tuple(NameValue(a.name, a.flags, a.stored_value()) for a in attributes)
 
@@ -242,7 +256,7 @@ def _catalog_member(
         digests,
         version=version,
         page_hashes=page_hashes,
-        attributes=_attributes(job.member.attributes),
+        attributes=catalog_attributes(job.member.attributes),
         force_flat=force_flat,
     )
     if digests.kind is FileKind.FLAT and _is_cab(job.path):
@@ -347,7 +361,7 @@ def build_definition(
     )
     members: list[CatalogMember] = []
     reports: list[MemberReport] = []
-    newest = 0.0
+    newest = 0
     results = hash_paths([j.path for j in jobs], options, workers=workers, progress=progress)
     try:
         for job, result in zip(jobs, results, strict=True):
@@ -358,29 +372,24 @@ def build_definition(
             members.append(catalogued)
             reports.append(report)
             with contextlib.suppress(OSError):
-                newest = max(newest, Path(job.path).stat().st_mtime)
+                newest = max(newest, Path(job.path).stat().st_mtime_ns)
     finally:
         # stop the hashing threads early when -r ends the run at the first bad member
         close = getattr(results, "close", None)
         if close is not None:
             close()
 
-    this_update = resolve_time(when)
-    if this_update is None:
-        this_update = (
-            datetime.now(UTC)
-            if random_id or newest == 0.0
-            else datetime.fromtimestamp(int(newest), UTC)
-        )
+    # MakeCat's behaviour (--random-id) is a random identifier and the current time.
+    this_update = catalog_time(when, 0 if random_id else newest)
     if list_identifier is None and random_id:
         list_identifier = secrets.token_bytes(16)
-    catalog_attributes = _attributes(definition.attributes)
+    attributes = catalog_attributes(definition.attributes)
     built = build_catalog(
         CatalogSpec(
             version=version,
             this_update=this_update.replace(microsecond=0),
             members=tuple(members),
-            attributes=catalog_attributes,
+            attributes=attributes,
             list_identifier=list_identifier,
         )
     )
@@ -554,7 +563,9 @@ __all__ = [
     "MemberReport",
     "build_definition",
     "build_from_paths",
+    "catalog_attributes",
     "catalog_member",
+    "catalog_time",
     "makecat",
     "read_catalog",
     "resolve_time",

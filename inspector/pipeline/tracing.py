@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from catalog.ctl import CatalogMember as CtlMember
-from catalog.ctl import CatalogSpec, NameValue, build_catalog
+from catalog.ctl import CatalogSpec, build_catalog
 from catalog.hashing import HashOptions, hash_file, hash_paths
 from catalog.policy.options import UNSIGNED_OPTION
 from catalog.records import FileDigests, FileFailure, file_digests_from_dict
 from catalog.signer import SigningIdentity
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
-from inspector.pipeline.catalogs import catalog_member, resolve_time
+from inspector.pipeline.catalogs import catalog_attributes, catalog_member, catalog_time
 from inspector.pipeline.files import write_atomically
 from tracer.errors import TracerInputError
 from tracer.recorder import run_recorder
@@ -243,17 +243,15 @@ def build_catalog_outputs(
             if m.exists:
                 with contextlib.suppress(OSError):
                     newest = max(newest, Path(m.path).stat().st_mtime_ns)
-        when = resolve_time(None) or datetime.fromtimestamp(
-            (newest or fallback_time_ns) // 1_000_000_000, UTC
+        when = catalog_time(
+            None, newest, datetime.fromtimestamp(fallback_time_ns // 1_000_000_000, UTC)
         )
         built = build_catalog(
             CatalogSpec(
                 version=2,
                 this_update=when.replace(microsecond=0),
                 members=tuple(ctl),
-                attributes=tuple(
-                    NameValue(a.name, a.flags, a.stored_value()) for a in definition.attributes
-                ),
+                attributes=catalog_attributes(definition.attributes),
             )
         )
         write_atomically(Path(plan.cat), built.der)
