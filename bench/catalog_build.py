@@ -5,10 +5,10 @@ Makes N files in a temporary folder (every fourth a PE: a fixture program with a
 so every PE has its own image hash and a page table; the rest small scripts), then times, in one
 run and on the same files:
 
-1. hashing them (``catalog.hashing.hash_paths``, both cores);
-2. building the v2 catalog from those digests (``catalog.ctl.build_catalog``), page hashes on;
+1. hashing them (``catalog.pe.hashing.hash_paths``, both cores);
+2. building the v2 catalog from those digests (``catalog.ctl.build.build_catalog``), page hashes on;
 3. signing it with the fixture test PKI (``inspector.pipeline.signing.sign_catalog_bytes``);
-4. optionally reading it back (``catalog.reader.parse_catalog``).
+4. optionally reading it back (``catalog.ctl.read.parse_catalog``).
 
 Memory: tracemalloc peak of build + sign at N/10 and at N members, to show it grows linearly.
 
@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalog.ctl import CatalogMember, CatalogSpec, NameValue, build_catalog
-from catalog.hashing import HashOptions, hash_paths
-from catalog.reader import parse_catalog
+from catalog.cms.keys import SigningIdentity, identity_from_pem
+from catalog.ctl.build import CatalogMember, CatalogSpec, NameValue, build_catalog
+from catalog.ctl.read import parse_catalog
+from catalog.pe.hashing import HashOptions, hash_paths
 from catalog.records import FileDigests
-from catalog.signer import SigningIdentity, identity_from_pem
 from fixtures.pki import load_pki
 from inspector.pipeline.catalogs import catalog_member
 from inspector.pipeline.signing import sign_catalog_bytes

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from catalog.pe_layout import (
+from catalog.pe.layout import (
     IncompleteHeadersError,
     NonConformantPeError,
     NotAPeError,

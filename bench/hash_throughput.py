@@ -11,7 +11,7 @@ threads over files for every method (hashlib releases the GIL on large buffers):
   file: for SHA1 and for SHA256, (1) the whole file (flat hash), (2) the whole file again (stand-in
   for the image hash), (3) the raw data of every section, as one digest (stand-in for the page
   hashes; no per-page digests).
-- ``ours-*``: ``catalog.hashing.hash_paths`` with several ``HashOptions``.
+- ``ours-*``: ``catalog.pe.hashing.hash_paths`` with several ``HashOptions``.
 - ``signify``: signify's ``Fingerprinter`` hashing the Authenticode image ranges (SHA1+SHA256).
 - ``lief``: ``lief.PE.parse`` then ``authentihash`` for SHA1 and SHA256.
 - ``osslsigncode``: ``osslsigncode extract-data`` on a subset, one process per file.
@@ -48,7 +48,7 @@ from typing import TypeVar
 import lief
 from signify.fingerprinter import Fingerprinter, Range
 
-from catalog.hashing import SMALL_FILE_LIMIT, HashOptions, hash_file, hash_paths
+from catalog.pe.hashing import SMALL_FILE_LIMIT, HashOptions, hash_file, hash_paths
 from catalog.records import FileDigests, FileKind, HashResult
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """Frozen records that leave the hasher: what a file hashes to, the Windows way.
 
-These are the contract between the hasher (``catalog.hashing``) and its consumers: the catalog
+These are the contract between the hasher (``catalog.pe.hashing``) and its consumers: the catalog
 builder, the policy writer and the ``inspector`` pipeline. formats.md sections 1-3 define them.
 """
 

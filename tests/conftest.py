@@ -52,3 +52,16 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     out, err = capsys.readouterr()
     return code, out, err
+
+
+LANES = ("unit", "oracle", "integration")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The folder says the lane: tests/unit, tests/oracle, tests/integration get that marker."""
+    tests_root = Path(__file__).resolve().parent
+    for item in items:
+        rel = item.path.resolve().relative_to(tests_root).parts
+        lane = rel[0] if rel and rel[0] in LANES else None
+        if lane is not None:
+            item.add_marker(getattr(pytest.mark, lane))

@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = ("tracer", "catalog", "cdf", "inspector")
+OURS = ("tracer", "catalog", "cdf", "policy", "inspector")
 ALLOWED_INTERNAL: dict[str, set[str]] = {
     "tracer": {"tracer"},
     "cdf": {"cdf"},
     "catalog": {"catalog", "cdf"},
-    "inspector": {"inspector", "tracer", "cdf", "catalog"},
+    "policy": {"policy", "catalog", "cdf"},
+    "inspector": {"inspector", "tracer", "cdf", "catalog", "policy"},
 }
 # third-party module -> the only files (relative paths, or folder prefixes) allowed to import it
 QUARANTINE: dict[str, tuple[str, ...]] = {
-    "pefile": ("catalog/pe_metadata.py",),
-    "signify": ("catalog/asn1.py",),
+    "pefile": ("catalog/pe/metadata.py",),
+    "signify": ("catalog/asn1/schemas.py",),
     "watchdog": ("tracer/sources/watch.py",),
     "psutil": ("tracer/sources/processes.py",),
     "typer": ("inspector/cli/",),

@@ -18,7 +18,7 @@ from bench.hash_throughput import (
     run_benchmark,
     write_synthetic_large_pe,
 )
-from tests.catalog.synthetic_pe import SyntheticPe
+from tests.support.synthetic_pe import SyntheticPe
 
 
 @pytest.fixture

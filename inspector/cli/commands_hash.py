@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from catalog.hashing import HashOptions
+from catalog.pe.hashing import HashOptions
 from catalog.records import ALL_ALGORITHMS, FileDigests, FileKind, HashAlgorithm
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.progress import FileProgress

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import typer
 
-from catalog.policy.errors import PolicyValidationError
-from catalog.policy.signers import SignerLevel
 from inspector.cli.commands_sign import signing_identity
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import policy_app
 from inspector.pipeline import policies
 from inspector.pipeline.policies import GenerateResult, ShowReport
+from policy.errors import PolicyValidationError
+from policy.signers import SignerLevel
 
 
 def register(app: typer.Typer) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import typer
 
-from catalog.pkcs7 import SignOptions
-from catalog.signer import PasswordRequiredError, SigningIdentity
-from catalog.tbs import TbsHash
-from catalog.verify import MemberStatus
+from catalog.asn1.x509 import TbsHash
+from catalog.cms.keys import PasswordRequiredError, SigningIdentity
+from catalog.cms.signed_data import SignOptions
+from catalog.ctl.verify import MemberStatus
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
 from inspector.cli.options import parse_iso_time

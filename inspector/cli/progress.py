@@ -23,7 +23,7 @@ THRESHOLD_FILES = 5
 
 
 class FileProgress:
-    """Implements ``catalog.hashing.HashProgress`` with a rich progress bar on stderr."""
+    """Implements ``catalog.pe.hashing.HashProgress`` with a rich progress bar on stderr."""
 
     def __init__(self, label: str, enabled: bool | None = None) -> None:
         self._label = label

@@ -1,10 +1,11 @@
 """The jobs of ``inspector makecat``, ``catalog build`` and ``catalog show`` (formats.md 4, 5).
 
 ``makecat``: MakeCat's job - parse a .cdf, resolve member paths against the .cdf's folder, hash
-every member in one pass on all cores, build the catalog (``catalog.ctl``) and write ``Name`` into
-``ResultDir`` atomically. ``build_from_paths``: the same from files and folders, writing the
-definition (``cdf.builder``/``cdf.writer``) beside the catalog when asked, so that the .cdf given to
-``makecat`` yields the same catalog. ``read_catalog``: parse one catalog for ``catalog show``.
+every member in one pass on all cores, build the catalog (``catalog.ctl.build``) and write
+``Name`` into ``ResultDir`` atomically. ``build_from_paths``: the same from files and folders,
+writing the definition (``cdf.builder``/``cdf.writer``) beside the catalog when asked, so that
+the .cdf given to ``makecat`` yields the same catalog. ``read_catalog``: parse one catalog for
+``catalog show``.
 
 Member rules (each reported per file):
 * conformant PE -> PE member (page hashes when the definition asks and the file has them);
@@ -37,11 +38,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.ctl import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
+from catalog.asn1.oids import SIP_GUID_PE
+from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
+from catalog.ctl.read import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
 from catalog.errors import CatalogError, CatalogInputError
-from catalog.hashing import HashOptions, HashProgress, hash_paths, iter_files
-from catalog.oids import SIP_GUID_PE
-from catalog.reader import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
+from catalog.pe.hashing import HashOptions, HashProgress, hash_paths, iter_files
 from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError

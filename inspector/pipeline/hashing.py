@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalog.hashing import HashOptions, HashProgress, hash_paths
+from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
 from catalog.records import FileDigests, FileFailure
 
 

@@ -13,14 +13,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from catalog.cms.keys import SigningIdentity, preflight
 from catalog.errors import CatalogInputError
-from catalog.hashing import HashOptions, hash_paths
-from catalog.policy import generate
-from catalog.policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
-from catalog.policy.errors import PolicyInputError
-from catalog.policy.model import SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
-from catalog.policy.options import BY_NAME
-from catalog.policy.sign import (
+from catalog.pe.hashing import HashOptions, hash_paths
+from catalog.records import FileFailure
+from inspector.pipeline.files import read_input, write_atomically
+from policy import generate
+from policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
+from policy.errors import PolicyInputError
+from policy.model import SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
+from policy.options import BY_NAME
+from policy.sign import (
     SignedPolicy,
     is_signed,
     preflight_policy_signing,
@@ -28,12 +31,9 @@ from catalog.policy.sign import (
     sign_policy_binary,
     unwrap_signed_policy,
 )
-from catalog.policy.signers import SignerLevel, load_signer_chain, signer_rule, stable_signer_id
-from catalog.policy.validate import Issue, check_policy, validate_policy
-from catalog.policy.xml import read_policy_xml, write_policy_xml
-from catalog.records import FileFailure
-from catalog.signer import SigningIdentity, preflight
-from inspector.pipeline.files import read_input, write_atomically
+from policy.signers import SignerLevel, load_signer_chain, signer_rule, stable_signer_id
+from policy.validate import Issue, check_policy, validate_policy
+from policy.xml import read_policy_xml, write_policy_xml
 
 SCHEMA_VERSION = 1
 

@@ -13,24 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import CatalogError, CatalogInputError
-from catalog.hashing import HashOptions, HashProgress, hash_paths
-from catalog.oids import OID_CTL
-from catalog.pkcs7 import (
+from catalog.asn1.oids import OID_CTL
+from catalog.asn1.x509 import TbsHash, certificates_in, tbs_hash_of
+from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
+from catalog.cms.signed_data import (
     SignOptions,
     parse_signed_data,
     resign,
 )
-from catalog.reader import ctl_subject_count, parse_catalog
-from catalog.signer import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
-from catalog.tbs import TbsHash, certificates_in, tbs_hash_of
-from catalog.timestamp import Rfc3161Timestamper, Transport, http_transport
-from catalog.verify import (
+from catalog.cms.timestamp import Rfc3161Timestamper, Transport, http_transport
+from catalog.ctl.read import ctl_subject_count, parse_catalog
+from catalog.ctl.verify import (
     MembershipVerdict,
     SignatureVerdict,
     check_members,
     verify_signature,
 )
+from catalog.errors import CatalogError, CatalogInputError
+from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
 from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1

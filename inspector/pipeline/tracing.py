@@ -25,16 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.ctl import CatalogMember as CtlMember
-from catalog.ctl import CatalogSpec, build_catalog
-from catalog.hashing import HashOptions, hash_file, hash_paths
-from catalog.policy.options import UNSIGNED_OPTION
+from catalog.cms.keys import SigningIdentity
+from catalog.ctl.build import CatalogMember as CtlMember
+from catalog.ctl.build import CatalogSpec, build_catalog
+from catalog.pe.hashing import HashOptions, hash_file, hash_paths
 from catalog.records import FileDigests, FileFailure, file_digests_from_dict
-from catalog.signer import SigningIdentity
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
 from inspector.pipeline.catalogs import catalog_attributes, catalog_member, catalog_time
 from inspector.pipeline.files import write_atomically
+from policy.options import UNSIGNED_OPTION
 from tracer.errors import TracerInputError
 from tracer.recorder import run_recorder
 from tracer.records import FileManifest, HashCallable, Hashes, dumps_json
@@ -472,9 +472,9 @@ def _demo_policies(
     signed file, whose signer rules must name the issuing CA's TBS value as ``inspector catalog
     tbs`` computes it.
     """
-    from catalog.policy.signers import SignerLevel
     from inspector.pipeline import policies
     from inspector.pipeline.signing import tbs_report
+    from policy.signers import SignerLevel
 
     publisher = SignerLevel.PUBLISHER
     steps: list[DemoStep] = []

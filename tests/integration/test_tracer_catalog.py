@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, require_tool, run_cli
-from tests.tracer.sessionkit import (
+from tests.support.sessionkit import (
     child_env,
     needs_fanotify,
     state_dir,  # noqa: F401 - fixture used through usefixtures

@@ -14,7 +14,7 @@ import pytest
 
 from inspector.pipeline import tracing
 from tests.conftest import run_cli
-from tests.tracer.sessionkit import state_dir  # noqa: F401 - fixture used through usefixtures
+from tests.support.sessionkit import state_dir  # noqa: F401 - fixture used through usefixtures
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
 

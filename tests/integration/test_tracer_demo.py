@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from inspector.cli import app, main
 from tests.conftest import FIXTURES, require_tool
-from tests.tracer.sessionkit import IS_ROOT, LINUX
+from tests.support.sessionkit import IS_ROOT, LINUX
 
 pytestmark = pytest.mark.integration
 PKI = FIXTURES / "pki"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tracer.sessionkit import (
+from tests.support.sessionkit import (
     IS_ROOT,
     by_path,
     child_env,

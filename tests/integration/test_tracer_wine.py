@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, require_tool, run_cli
-from tests.tracer.sessionkit import needs_fanotify, state_dir  # noqa: F401 - fixture
+from tests.support.sessionkit import needs_fanotify, state_dir  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("state_dir")]
 

@@ -1,0 +1,363 @@
+"""Verify a catalog's signature and which files it covers (formats.md 4.3, 6.1, 7).
+
+Signature: the messageDigest is recomputed over the CTL contents octets, the RSA (or ECDSA)
+signature is checked over the DER SET of authenticated attributes, the contentType attribute must
+be szOID_CTL, and the signer certificate must be among the embedded certificates - any failure
+raises ``CatalogVerificationError``. The chain is then built from the embedded certificates up to
+the given root certificates, checking each link's signature, every certificate's validity at the
+signing time (the RFC 3161 timestamp when present and verified, else signingTime, else now) and the
+leaf's code-signing EKU; the outcome is a ``SignatureVerdict`` (an untrusted root is a verdict, not
+an exception: Windows trusts catalogs through WDAC policy TBS values, not only through a PKI).
+
+Membership: a file is a member when one of its SIP digests is a subject identifier (v2: raw SHA256
+or the raw SHA1 compatibility id; v1: UTF-16LE uppercase hex of the SHA1 + NUL), the member's
+SpcIndirectDataContent digest agrees, and its page hashes (when the catalog has them and the hasher
+computed the same table) are equal. A file that is not found but whose name matches a member's
+``File`` attribute is a hash mismatch (the file changed since cataloguing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from catalog.asn1.oids import OID_CTL, OID_MS_RFC3161_TIMESTAMP
+from catalog.cms.keys import eku_problem, issued_by, validity_problems
+from catalog.cms.signed_data import (
+    CheckedSignerInfo,
+    check_signer_info,
+)
+from catalog.cms.timestamp import TimestampInfo, verify_token
+from catalog.ctl.build import v1_identifier
+from catalog.ctl.read import CatalogEntry, MemberType, ParsedCatalog
+from catalog.errors import CatalogError, CatalogVerificationError
+from catalog.records import FileDigests, FileFailure, HashAlgorithm, HashResult
+
+
+class TrustStatus(enum.Enum):
+    TRUSTED = "trusted"
+    """The chain reaches one of the given roots and every check passed."""
+    UNTRUSTED_ROOT = "untrusted root"
+    """The chain ends at a certificate that is not among the given roots (or none were given)."""
+    INVALID = "invalid"
+    """The chain reaches a root but a certificate is expired, not yet valid or lacks an EKU."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureVerdict:
+    """The outcome of checking one catalog signature (the cryptography itself already passed)."""
+
+    content_type: str
+    signer_subject: str
+    signer_issuer: str
+    digest_algorithm: str
+    message_digest: str
+    """Uppercase hex of the messageDigest (equal to the recomputed value, else we raised)."""
+    chain: tuple[str, ...]
+    """Subjects from the signer up to the last certificate found (the root when trusted)."""
+    trust: TrustStatus
+    problems: tuple[str, ...]
+    """Why the chain is not trusted or invalid (empty when trusted)."""
+    checked_at: dt.datetime
+    """The time validity was checked at."""
+    time_source: str
+    """``timestamp``, ``signingTime`` or ``now``."""
+    timestamp: dt.datetime | None = None
+    timestamp_authority: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.trust is TrustStatus.TRUSTED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "content_type": self.content_type,
+            "signer_subject": self.signer_subject,
+            "signer_issuer": self.signer_issuer,
+            "digest_algorithm": self.digest_algorithm,
+            "message_digest": self.message_digest,
+            "chain": list(self.chain),
+            "trust": self.trust.value,
+            "problems": list(self.problems),
+            "checked_at": self.checked_at.isoformat(),
+            "time_source": self.time_source,
+            "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
+            "timestamp_authority": self.timestamp_authority,
+        }
+
+
+def _same_cert(a: x509.Certificate, b: x509.Certificate) -> bool:
+    """Same certificate, or the same CA re-issued (same subject and key): both anchor trust."""
+    return a == b or (a.subject == b.subject and a.public_key() == b.public_key())
+
+
+def _build_chain(
+    leaf: x509.Certificate, pool: Sequence[x509.Certificate], roots: Sequence[x509.Certificate]
+) -> tuple[list[x509.Certificate], bool, str | None]:
+    """(path leaf first, reached a root?, why not) using ``pool`` + ``roots`` as candidates."""
+    path = [leaf]
+    current = leaf
+    candidates = [*pool, *roots]
+    while True:
+        if any(_same_cert(current, r) for r in roots):
+            return path, True, None
+        parent = next(
+            (c for c in candidates if not any(c == p for p in path) and issued_by(current, c)),
+            None,
+        )
+        if parent is None:
+            subject = current.subject.rfc4514_string()
+            if current.issuer == current.subject:
+                why = f"untrusted root: {subject!r} is self-signed and not among the given roots"
+            else:
+                why = (
+                    f"untrusted root: the issuer {current.issuer.rfc4514_string()!r} of "
+                    f"{subject!r} is neither embedded nor among the given roots"
+                )
+            if not roots:
+                why += " (no --roots given)"
+            return path, False, why
+        path.append(parent)
+        current = parent
+
+
+def _timestamp(
+    checked: CheckedSignerInfo, certificates: Sequence[bytes], source: str
+) -> TimestampInfo | None:
+    for oid, values in checked.unsigned_attributes:
+        if oid == OID_MS_RFC3161_TIMESTAMP and values:
+            return verify_token(
+                values[0], checked.encrypted_digest, source, extra_certificates=certificates
+            )
+    return None
+
+
+def verify_signature(
+    catalog: ParsedCatalog,
+    source: str,
+    roots: Sequence[bytes] = (),
+    now: dt.datetime | None = None,
+) -> SignatureVerdict:
+    """Check the catalog's (first) signature; ``CatalogVerificationError`` when it is bad.
+
+    ``roots``: DER certificates trusted as anchors. ``now``: the clock when the signature carries
+    neither a timestamp nor a signingTime (default: the current time).
+    """
+    if not catalog.signer_infos:
+        raise CatalogVerificationError(
+            f"{source}: the catalog is not signed (no SignerInfo); sign it with `inspector sign`"
+        )
+    checked = check_signer_info(
+        catalog.signer_infos[0], catalog.ctl_contents, catalog.certificates, source
+    )
+    if checked.content_type != OID_CTL:
+        raise CatalogVerificationError(
+            f"{source}: the signed contentType is {checked.content_type}, not the catalog's "
+            f"{OID_CTL}; the signature belongs to other content"
+        )
+    leaf = x509.load_der_x509_certificate(checked.certificate)
+    pool: list[x509.Certificate] = []
+    for der in catalog.certificates:
+        try:
+            pool.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue
+    anchors = [x509.load_der_x509_certificate(r) for r in roots]
+    problems: list[str] = []
+    stamp: TimestampInfo | None = None
+    try:
+        stamp = _timestamp(checked, catalog.certificates, source)
+    except CatalogError as exc:
+        problems.append(f"timestamp: {exc}")
+    when: dt.datetime
+    if stamp is not None:
+        when, time_source = stamp.gen_time, "timestamp"
+        tsa = x509.load_der_x509_certificate(stamp.tsa_certificate)
+        _, tsa_trusted, why = _build_chain(tsa, pool, anchors)
+        if not tsa_trusted:
+            problems.append(f"timestamp authority chain: {why}")
+    elif checked.signing_time is not None:
+        when, time_source = checked.signing_time, "signingTime"
+    else:
+        when, time_source = (now or dt.datetime.now(dt.UTC)), "now"
+    when = when.astimezone(dt.UTC)
+    path, reached, why = _build_chain(leaf, pool, anchors)
+    problems += validity_problems(path, when)
+    eku = eku_problem(leaf, ExtendedKeyUsageOID.CODE_SIGNING)
+    if eku is not None:
+        problems.append(f"signer {leaf.subject.rfc4514_string()!r} {eku}")
+    if not reached:
+        trust = TrustStatus.UNTRUSTED_ROOT
+        problems.insert(0, why or "untrusted root")
+    elif problems:
+        trust = TrustStatus.INVALID
+    else:
+        trust = TrustStatus.TRUSTED
+    return SignatureVerdict(
+        content_type=checked.content_type,
+        signer_subject=leaf.subject.rfc4514_string(),
+        signer_issuer=leaf.issuer.rfc4514_string(),
+        digest_algorithm=checked.digest_algorithm,
+        message_digest=checked.message_digest.hex().upper(),
+        chain=tuple(c.subject.rfc4514_string() for c in path),
+        trust=trust,
+        problems=tuple(problems),
+        checked_at=when,
+        time_source=time_source,
+        timestamp=None if stamp is None else stamp.gen_time,
+        timestamp_authority=None if stamp is None else stamp.tsa_subject,
+    )
+
+
+# --- membership ----------------------------------------------------------------------------------
+
+
+class MemberStatus(enum.Enum):
+    MEMBER = "member"
+    NOT_MEMBER = "not a member"
+    HASH_MISMATCH = "hash mismatch"
+    PAGE_HASH_MISMATCH = "page hash mismatch"
+    ERROR = "error"
+    """The file could not be hashed (its reason is in ``detail``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipVerdict:
+    path: str
+    status: MemberStatus
+    identifier: str | None = None
+    """The matching subject identifier (hex, or the v1 text tag)."""
+    identifier_kind: str | None = None
+    """``sha256``, ``sha1 (compatibility entry)`` or ``sha1 (v1 tag)``."""
+    page_hashes: str = "absent"
+    """``checked``, ``absent`` (catalog has none), ``not computed`` (the hasher gave none)."""
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is MemberStatus.MEMBER
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "status": self.status.value,
+            "identifier": self.identifier,
+            "identifier_kind": self.identifier_kind,
+            "page_hashes": self.page_hashes,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MemberIndex:
+    """Catalog subjects by identifier and by lower-cased ``File`` name, for batch lookups."""
+
+    by_identifier: dict[bytes, CatalogEntry]
+    by_name: dict[str, tuple[CatalogEntry, ...]]
+
+    @classmethod
+    def of(cls, catalog: ParsedCatalog) -> MemberIndex:
+        by_id: dict[bytes, CatalogEntry] = {}
+        by_name: dict[str, list[CatalogEntry]] = {}
+        for entry in catalog.members:
+            by_id.setdefault(entry.identifier, entry)
+            if entry.file_name:
+                by_name.setdefault(entry.file_name.lower(), []).append(entry)
+        return cls(by_id, {k: tuple(v) for k, v in by_name.items()})
+
+
+def _basename(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _candidates(digests: FileDigests) -> list[tuple[bytes, str, HashAlgorithm]]:
+    out: list[tuple[bytes, str, HashAlgorithm]] = []
+    sha256 = digests.sip_digest(HashAlgorithm.SHA256)
+    sha1 = digests.sip_digest(HashAlgorithm.SHA1)
+    if sha256 is not None:
+        out.append((sha256, "sha256", HashAlgorithm.SHA256))
+    if sha1 is not None:
+        out.append((sha1, "sha1 (compatibility entry)", HashAlgorithm.SHA1))
+        out.append((v1_identifier(sha1), "sha1 (v1 tag)", HashAlgorithm.SHA1))
+    return out
+
+
+def check_member(index: MemberIndex, result: HashResult) -> MembershipVerdict:
+    """Where does one hashed file stand in the catalog (formats.md 4.3)?"""
+    if isinstance(result, FileFailure):
+        return MembershipVerdict(result.path, MemberStatus.ERROR, detail=result.error)
+    digests = result
+    for ident, kind, alg in _candidates(digests):
+        entry = index.by_identifier.get(ident)
+        if entry is None:
+            continue
+        shown = entry.identifier_text
+        expected = digests.sip_digest(alg)
+        if (
+            entry.digest is not None
+            and entry.digest_algorithm == alg.value
+            and (entry.digest != expected)
+        ):
+            return MembershipVerdict(
+                digests.path,
+                MemberStatus.HASH_MISMATCH,
+                shown,
+                kind,
+                detail="the subject identifier matches but its SpcIndirectData digest differs",
+            )
+        if entry.page_hashes is None:
+            return MembershipVerdict(digests.path, MemberStatus.MEMBER, shown, kind)
+        table = digests.page_table(entry.page_hashes.algorithm)
+        if table is None:
+            note = digests.page_hash_note or "the hasher computed no page hashes for this file"
+            return MembershipVerdict(
+                digests.path, MemberStatus.MEMBER, shown, kind, "not computed", note
+            )
+        if table.entries != entry.page_hashes.entries:
+            bad = next(
+                (
+                    f"first difference at offset 0x{a[0]:X}"
+                    for a, b in zip(table.entries, entry.page_hashes.entries, strict=False)
+                    if a != b
+                ),
+                f"{len(table.entries)} computed entries vs {len(entry.page_hashes.entries)}",
+            )
+            return MembershipVerdict(
+                digests.path, MemberStatus.PAGE_HASH_MISMATCH, shown, kind, "mismatch", bad
+            )
+        return MembershipVerdict(digests.path, MemberStatus.MEMBER, shown, kind, "checked")
+    named = index.by_name.get(_basename(digests.path).lower())
+    if named:
+        have = (digests.sip_digest(HashAlgorithm.SHA256) or b"").hex().upper()
+        why = "it changed since it was catalogued"
+        if named[0].member_type is MemberType.CAB:
+            # MakeCat hashes CABs with the CAB SIP, which this tool does not implement (formats.md
+            # 4.3); the flat hash we compute can never match such a member.
+            why = "the catalog used the CAB SIP digest, which inspector does not compute"
+        return MembershipVerdict(
+            digests.path,
+            MemberStatus.HASH_MISMATCH,
+            named[0].identifier_text,
+            detail=(
+                f"the catalog lists a file named {named[0].file_name!r} with another digest; "
+                f"this file's SIP SHA256 is {have} ({why})"
+            ),
+        )
+    return MembershipVerdict(
+        digests.path,
+        MemberStatus.NOT_MEMBER,
+        detail="none of the file's SIP digests is a subject of the catalog",
+    )
+
+
+def check_members(catalog: ParsedCatalog, results: Sequence[HashResult]) -> list[MembershipVerdict]:
+    index = MemberIndex.of(catalog)
+    return [check_member(index, r) for r in results]

@@ -1,0 +1,393 @@
+"""Files in, ``FileDigests`` out: one read per file, every digest in that pass, all cores busy.
+
+The I/O edge of the hasher. ``hash_buffer`` is pure (bytes in); ``hash_file`` reads one file
+(whole, when it is at most ``SMALL_FILE_LIMIT`` bytes; in ``CHUNK_SIZE`` pieces otherwise, so memory
+stays bounded); ``hash_paths`` expands folders and runs files on a thread pool (hashlib releases the
+GIL on large buffers, so threads use both cores). Per-file problems never stop a batch: they come
+back as ``FileFailure`` records.
+
+Files are read with ``read``, not ``mmap``: a file truncated by another process while mapped
+would kill the whole process with SIGBUS, and the tracer hashes files that installers are still
+touching. A file that changes while it is read is reported, never hashed half-old, half-new.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import stat
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from catalog.errors import CatalogEnvironmentError, CatalogError, CatalogInputError
+from catalog.pe.digests import CHUNK_SIZE, DigestResults, DigestSession
+from catalog.pe.layout import (
+    BytesLike,
+    IncompleteHeadersError,
+    NonConformantPeError,
+    NotAPeError,
+    PeLayout,
+    parse_pe_layout,
+)
+from catalog.pe.metadata import read_metadata
+from catalog.pe.signature import decode_certificate_table
+from catalog.records import (
+    ALL_ALGORITHMS,
+    FileDigests,
+    FileFailure,
+    FileKind,
+    HashAlgorithm,
+    HashResult,
+    PeMetadata,
+)
+
+SMALL_FILE_LIMIT = 64 << 20
+"""Files up to this size are read whole (one read, shared with the metadata parser)."""
+
+_HEADER_LIMIT = 64 << 20
+"""Headers deeper into the file than this are absurd (e_lfanew far out): not worth reading."""
+
+
+@dataclass(frozen=True, slots=True)
+class HashOptions:
+    """What to compute. Everything by default."""
+
+    algorithms: frozenset[HashAlgorithm] = ALL_ALGORITHMS
+    page_hashes: bool = True
+    metadata: bool = True
+    """Read version-resource strings with pefile (slower; not needed for catalogs)."""
+    signature: bool = True
+    """Decode the digest embedded in a signed PE's own signature."""
+    flat: bool = True
+    """Flat hashes of conformant PEs too. Files hashed flat (non-PE, non-conformant) always get
+    them: they are those files' catalog and WDAC digests."""
+
+
+class HashProgress(Protocol):
+    """Listener for long batches; the CLI draws a progress bar with it."""
+
+    def started(self, total_files: int, total_bytes: int) -> None: ...
+
+    def file_done(self, result: HashResult) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Classified:
+    kind: FileKind
+    layout: PeLayout | None
+    reason: str | None
+    pe_format: str | None
+
+
+def _classify(header: BytesLike, file_size: int) -> _Classified:
+    try:
+        layout = parse_pe_layout(header, file_size)
+    except NotAPeError as exc:
+        return _Classified(FileKind.FLAT, None, exc.reason, None)
+    except NonConformantPeError as exc:
+        return _Classified(FileKind.PE_NONCONFORMANT, None, exc.reason, exc.pe_format)
+    return _Classified(FileKind.PE, layout, None, layout.pe_format)
+
+
+def _session(size: int, c: _Classified, options: HashOptions) -> DigestSession:
+    return DigestSession(
+        size,
+        options.algorithms,
+        c.layout,
+        page_hashes=options.page_hashes,
+        keep_certificate_table=options.signature,
+        flat=options.flat or c.layout is None,
+    )
+
+
+def _feed_buffer(session: DigestSession, view: memoryview) -> None:
+    for start in range(0, len(view), CHUNK_SIZE):
+        session.feed(view[start : start + CHUNK_SIZE])
+
+
+def hash_buffer(
+    data: BytesLike, path: str = "<memory>", options: HashOptions | None = None
+) -> FileDigests:
+    """Hash a file's complete content held in memory. Pure: never raises for bad content."""
+    opts = options or HashOptions()
+    view = memoryview(data).cast("B")
+    classified = _classify(view, len(view))
+    session = _session(len(view), classified, opts)
+    _feed_buffer(session, view)
+    metadata_source = data if isinstance(data, bytes | bytearray | mmap.mmap) else bytes(view)
+    return _assemble(path, len(view), classified, session.finish(), opts, metadata_source)
+
+
+def hash_file(path: str | os.PathLike[str], options: HashOptions | None = None) -> FileDigests:
+    """Hash one file. Raises ``CatalogInputError`` (not a regular file) or
+    ``CatalogEnvironmentError`` (missing, unreadable, changed while read)."""
+    opts = options or HashOptions()
+    name = os.fspath(path)
+    fd = _open(name)
+    try:
+        before = os.fstat(fd)
+        if stat.S_ISDIR(before.st_mode):
+            raise CatalogInputError(f"{name}: is a directory; pass it as a folder argument instead")
+        if not stat.S_ISREG(before.st_mode):
+            raise CatalogInputError(
+                f"{name}: not a regular file (FIFO, socket or device); only files can be hashed"
+            )
+        size = before.st_size
+        if size <= SMALL_FILE_LIMIT:
+            result = _hash_small(fd, name, size, opts)
+        else:
+            result = _hash_large(fd, name, size, opts)
+        after = os.fstat(fd)
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise CatalogEnvironmentError(
+                f"{name}: changed while it was being hashed (size {before.st_size} -> "
+                f"{after.st_size}); hash it again once the writer has finished"
+            )
+        return result
+    except OSError as exc:
+        raise CatalogEnvironmentError(f"{name}: read failed: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+def _open(name: str) -> int:
+    # O_NONBLOCK: opening a FIFO must not hang waiting for a writer (it is refused after fstat).
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        return os.open(name, flags)
+    except FileNotFoundError as exc:
+        raise CatalogEnvironmentError(f"{name}: no such file (it may have been deleted)") from exc
+    except IsADirectoryError as exc:
+        raise CatalogInputError(f"{name}: is a directory; pass it as a folder argument") from exc
+    except PermissionError as exc:
+        raise CatalogEnvironmentError(
+            f"{name}: permission denied; run as a user who can read it"
+        ) from exc
+    except OSError as exc:
+        raise CatalogEnvironmentError(f"{name}: cannot open: {exc.strerror or exc}") from exc
+
+
+def _read_into(fd: int, view: memoryview, name: str, offset: int) -> None:
+    """Fill ``view`` from the current position; a short read means the file shrank."""
+    done = 0
+    while done < len(view):
+        got = os.readv(fd, [view[done:]]) if hasattr(os, "readv") else _read_some(fd, view[done:])
+        if got == 0:
+            raise CatalogEnvironmentError(
+                f"{name}: file shrank while being read (ended at offset {offset + done}); "
+                "hash it again once the writer has finished"
+            )
+        done += got
+
+
+def _read_some(fd: int, view: memoryview) -> int:  # pragma: no cover - Windows only
+    data = os.read(fd, len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
+def _hash_small(fd: int, name: str, size: int, opts: HashOptions) -> FileDigests:
+    # os.read fills a fresh bytes object directly; bytearray(size) would zero it first (a
+    # wasted pass over memory). Short reads (signals, >2 GiB) fall back to reading the rest.
+    data = os.read(fd, size)
+    if len(data) < size:
+        rest = bytearray(size - len(data))
+        _read_into(fd, memoryview(rest), name, len(data))
+        data += rest
+    return hash_buffer(data, name, opts)
+
+
+def _hash_large(fd: int, name: str, size: int, opts: HashOptions) -> FileDigests:
+    chunk = bytearray(min(CHUNK_SIZE, size))
+    view = memoryview(chunk)
+    _read_into(fd, view, name, 0)
+    classified = _classify_large(fd, name, view, size)
+    session = _session(size, classified, opts)
+    session.feed(view)
+    position = len(view)
+    while position < size:
+        piece = view[: min(len(view), size - position)]
+        _read_into(fd, piece, name, position)
+        session.feed(piece)
+        position += len(piece)
+    results = session.finish()
+    metadata_source: BytesLike | None = None
+    if opts.metadata and classified.pe_format is not None:
+        metadata_source = _sparse_image(fd, size, classified.layout)
+    return _assemble(name, size, classified, results, opts, metadata_source)
+
+
+def _classify_large(fd: int, name: str, first: memoryview, size: int) -> _Classified:
+    try:
+        return _classify(first, size)
+    except IncompleteHeadersError as exc:
+        if exc.needed > _HEADER_LIMIT:
+            return _Classified(
+                FileKind.PE_NONCONFORMANT,
+                None,
+                f"PE headers extend to offset {exc.needed:#x}, beyond {_HEADER_LIMIT >> 20} MiB; "
+                "not a loadable image",
+                None,
+            )
+        header = os.pread(fd, exc.needed, 0)
+        if len(header) < exc.needed:
+            raise CatalogEnvironmentError(f"{name}: file shrank while being read") from exc
+        return _classify(header, size)
+
+
+def _sparse_image(fd: int, size: int, layout: PeLayout | None) -> mmap.mmap | None:
+    """A file-sized anonymous map holding the headers and the resource section only.
+
+    pefile wants the whole image; copying a large file would defeat bounded memory, and mapping the
+    file itself risks SIGBUS if it is truncated meanwhile. Untouched pages of an anonymous map cost
+    nothing.
+    """
+    if layout is None:
+        return None
+    image = mmap.mmap(-1, size)
+    ranges = [(0, min(layout.size_of_headers or CHUNK_SIZE, size))]
+    ranges.extend(
+        (s.pointer_to_raw_data, s.size_of_raw_data)
+        for s in layout.sections
+        if s.name == ".rsrc" and s.size_of_raw_data
+    )
+    for start, length in ranges:
+        image[start : start + length] = os.pread(fd, length, start).ljust(length, b"\0")
+    return image
+
+
+def _assemble(
+    path: str,
+    size: int,
+    c: _Classified,
+    results: DigestResults,
+    opts: HashOptions,
+    metadata_source: BytesLike | None,
+) -> FileDigests:
+    metadata: PeMetadata | None = None
+    if (
+        opts.metadata
+        and c.pe_format is not None
+        and isinstance(metadata_source, bytes | bytearray | mmap.mmap)
+    ):
+        metadata, _note = read_metadata(metadata_source)
+    signature = None
+    signature_note = None
+    layout = c.layout
+    if layout is not None and layout.signed and results.certificate_table is not None:
+        try:
+            signature = decode_certificate_table(results.certificate_table)
+        except CatalogInputError as exc:
+            signature_note = f"embedded signature unreadable: {exc}"
+    page_note = None
+    if layout is not None and opts.page_hashes and layout.page_hash_problem is not None:
+        page_note = layout.page_hash_problem
+    sha1, sha256 = HashAlgorithm.SHA1, HashAlgorithm.SHA256
+    tables = results.page_tables
+    return FileDigests(
+        path=path,
+        size=size,
+        kind=c.kind,
+        reason=c.reason,
+        pe_format=c.pe_format,
+        flat_sha1=results.flat.get(sha1),
+        flat_sha256=results.flat.get(sha256),
+        authenticode_sha1=results.authenticode.get(sha1),
+        authenticode_sha256=results.authenticode.get(sha256),
+        page_table_sha1=tables.get(sha1),
+        page_table_sha256=tables.get(sha256),
+        page_hash_note=page_note,
+        signed=layout is not None and layout.signed,
+        signature=signature,
+        signature_note=signature_note,
+        metadata=metadata,
+    )
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | FileFailure]:
+    """Expand folders recursively (sorted; links to folders skipped); files pass through.
+
+    Unreadable folders and broken links come back as ``FileFailure`` records in place.
+    """
+    for item in paths:
+        name = os.fspath(item)
+        if Path(name).is_dir() and not Path(name).is_symlink():
+            yield from _walk(name)
+        else:
+            yield name
+
+
+def _walk(top: str) -> Iterator[str | FileFailure]:
+    try:
+        entries = sorted(os.scandir(top), key=lambda e: e.name)
+    except OSError as exc:
+        yield FileFailure(top, f"cannot list folder: {exc.strerror or exc}", "environment")
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError as exc:
+            yield FileFailure(entry.path, f"cannot stat: {exc.strerror or exc}", "environment")
+            continue
+        if is_dir:
+            yield from _walk(entry.path)
+        elif entry.is_symlink() and Path(entry.path).is_dir():
+            continue  # links to folders are not followed (loops, trees counted twice)
+        else:
+            yield entry.path
+
+
+def hash_one(path: str, options: HashOptions) -> HashResult:
+    """``hash_file`` with every per-file problem turned into a ``FileFailure``."""
+    try:
+        return hash_file(path, options)
+    except CatalogInputError as exc:
+        return FileFailure(path, str(exc), "input")
+    except CatalogError as exc:
+        return FileFailure(path, str(exc), "environment")
+    except OSError as exc:
+        return FileFailure(path, f"{path}: {exc.strerror or exc}", "environment")
+    except MemoryError:
+        return FileFailure(path, f"{path}: out of memory while hashing", "environment")
+
+
+def hash_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    options: HashOptions | None = None,
+    *,
+    workers: int | None = None,
+    progress: HashProgress | None = None,
+    hasher: Callable[[str, HashOptions], HashResult] = hash_one,
+) -> Iterator[HashResult]:
+    """Hash files and folders on ``workers`` threads (default: one per core); results in order."""
+    opts = options or HashOptions()
+    items = list(iter_files(paths))
+    if progress is not None:
+        progress.started(len(items), sum(_size(i) for i in items if isinstance(i, str)))
+    count = workers or os.cpu_count() or 1
+    window: deque[Future[HashResult] | FileFailure] = deque()
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="hash") as pool:
+        for item in items:
+            window.append(pool.submit(hasher, item, opts) if isinstance(item, str) else item)
+            if len(window) >= 4 * count:
+                yield _emit(window.popleft(), progress)
+        while window:
+            yield _emit(window.popleft(), progress)
+
+
+def _emit(slot: Future[HashResult] | FileFailure, progress: HashProgress | None) -> HashResult:
+    result = slot if isinstance(slot, FileFailure) else slot.result()
+    if progress is not None:
+        progress.file_done(result)
+    return result
+
+
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0

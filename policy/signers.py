@@ -1,0 +1,199 @@
+"""Signer rules from certificates: trust a catalog's (or a certificate's) signer in a WDAC policy.
+
+formats.md 6.2 and sipolicy.md 2.2: a ``Signer`` names a CA by the TBS hash of its certificate
+(``CertRoot Type="TBS"``) and, at the Publisher level, the leaf's common name (``CertPublisher``).
+Levels (Microsoft's rule-level table): Publisher = issuing CA + leaf CN; PcaCertificate = issuing
+CA; LeafCertificate = the leaf itself. The chain comes from the certificates embedded in the signed
+catalog: its SignerInfo names the leaf by issuer and serial number, the issuers are found by name.
+WDAC signer rules work with RSA only, and TBS values are 20/32/48/64-byte digests (SHA-1/2), so
+ECDSA signers and other TBS algorithms are refused instead of producing a rule that never matches.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from dataclasses import dataclass
+
+from asn1crypto import x509
+
+from catalog.asn1.x509 import certificates_in, tbs_hash_of
+from catalog.cms.signed_data import find_certificate, signer_reference
+from catalog.ctl.read import parse_catalog
+from catalog.errors import CatalogInputError
+from policy.errors import PolicyInputError
+from policy.model import CertRoot, Signer
+
+_WDAC_TBS_HASHES = ("sha1", "sha256", "sha384", "sha512")
+
+
+class SignerLevel(enum.Enum):
+    PUBLISHER = "Publisher"
+    PCA_CERTIFICATE = "PcaCertificate"
+    LEAF_CERTIFICATE = "LeafCertificate"
+
+    @classmethod
+    def parse(cls, text: str) -> SignerLevel:
+        for level in cls:
+            if level.value.lower() == text.strip().lower():
+                return level
+        raise PolicyInputError(
+            f"unknown signer level {text!r}; use Publisher, PcaCertificate or LeafCertificate"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignerChain:
+    """The signing (leaf) certificate and the certificates that issued it, leaf's issuer first."""
+
+    leaf: bytes
+    issuers: tuple[bytes, ...]
+    source: str
+
+
+def _cert(der: bytes, source: str) -> x509.Certificate:
+    try:
+        cert = x509.Certificate.load(der)
+        cert.native  # noqa: B018 - force a full parse so malformed input fails here
+    except (ValueError, TypeError) as exc:
+        raise PolicyInputError(f"{source}: unreadable certificate: {exc}") from None
+    return cert
+
+
+def subject_cn(cert: x509.Certificate) -> str:
+    """The subject's (first) common name, ``""`` when it has none: what CertPublisher names."""
+    cn = cert.subject.native.get("common_name")
+    if isinstance(cn, list):
+        cn = cn[0]
+    return cn if isinstance(cn, str) else ""
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    return subject_cn(cert) or str(cert.subject.human_friendly)
+
+
+def _build_chain(leaf: bytes, pool: list[bytes], source: str) -> SignerChain:
+    issuers: list[bytes] = []
+    current = _cert(leaf, source)
+    seen = {leaf}
+    # asn1crypto answers 'no' / 'maybe' / 'yes'; 'maybe' = subject equals issuer.
+    while current.self_signed == "no":
+        parent = next(
+            (
+                der
+                for der in pool
+                if der not in seen and _cert(der, source).subject == current.issuer
+            ),
+            None,
+        )
+        if parent is None:
+            break
+        issuers.append(parent)
+        seen.add(parent)
+        current = _cert(parent, source)
+    return SignerChain(leaf, tuple(issuers), source)
+
+
+def chain_from_catalog(data: bytes, source: str) -> SignerChain:
+    """The signer chain of a signed catalog (or any PKCS#7 SignedData with one SignerInfo)."""
+    parsed = parse_catalog(data, source)
+    if not parsed.signer_infos:
+        raise PolicyInputError(
+            f"{source}: the catalog has no signature, so there is no signer to trust; sign it "
+            "first (inspector sign) or give the signing certificate instead"
+        )
+    try:
+        ref = signer_reference(parsed.signer_infos[0])
+    except CatalogInputError as exc:
+        raise PolicyInputError(f"{source}: {exc}") from None
+    pool = list(parsed.certificates)
+    leaf = find_certificate(pool, ref.issuer, ref.serial)
+    if leaf is not None:
+        return _build_chain(leaf, pool, source)
+    raise PolicyInputError(
+        f"{source}: the signing certificate is not embedded in the catalog; give it (with its "
+        "issuing CA) as a PEM file instead"
+    )
+
+
+def chain_from_certificates(data: bytes, source: str) -> SignerChain:
+    """A PEM bundle / DER certificate / PKCS#7: the leaf is the one that issued no other."""
+    ders = certificates_in(data, source)
+    if not ders:
+        raise PolicyInputError(f"{source}: no certificate found")
+    certs = [_cert(d, source) for d in ders]
+    issuers_of_others = {
+        i for i, c in enumerate(certs) for o in certs if o is not c and o.issuer == c.subject
+    }
+    leaves = [d for i, d in enumerate(ders) if i not in issuers_of_others]
+    return _build_chain(leaves[0] if leaves else ders[0], ders, source)
+
+
+def load_signer_chain(data: bytes, source: str) -> SignerChain:
+    """A catalog (.cat: its signature's chain) or certificate file, by content."""
+    if re.search(rb"-----BEGIN", data[:4096]) is None and data[:1] == b"\x30":
+        try:
+            return chain_from_catalog(data, source)
+        except PolicyInputError:
+            raise
+        except Exception:  # noqa: BLE001, S110 - not a catalog: try it as certificates below
+            pass
+    return chain_from_certificates(data, source)
+
+
+def _tbs(der: bytes, source: str) -> str:
+    value = tbs_hash_of(der, source)
+    if value.note is not None or value.hash_algorithm not in _WDAC_TBS_HASHES:
+        raise PolicyInputError(
+            f"{source}: certificate {value.subject!r} is signed with {value.signature_algorithm}; "
+            "WDAC TBS values are SHA-1/SHA-256/SHA-384/SHA-512 digests of RSA or ECDSA-signed "
+            "certificates, so no rule could match it - use a CA with a standard signature"
+        )
+    return value.tbs_hash
+
+
+def _require_rsa(der: bytes, source: str) -> None:
+    cert = _cert(der, source)
+    algorithm = cert.public_key.algorithm
+    if algorithm != "rsa":
+        raise PolicyInputError(
+            f"{source}: the signing certificate {_common_name(cert)!r} has a {algorithm.upper()} "
+            "key; WDAC signer rules only work with RSA (2048-4096 bit) signatures - sign the "
+            "catalog with an RSA certificate"
+        )
+
+
+def signer_rule(chain: SignerChain, level: SignerLevel, signer_id: str) -> Signer:
+    """The ``Signer`` element for ``chain`` at ``level``."""
+    _require_rsa(chain.leaf, chain.source)
+    leaf = _cert(chain.leaf, chain.source)
+    if level is SignerLevel.LEAF_CERTIFICATE:
+        return Signer(
+            id=signer_id,
+            name=_common_name(leaf),
+            cert_root=CertRoot("TBS", _tbs(chain.leaf, chain.source)),
+        )
+    if chain.issuers:
+        issuer_der = chain.issuers[0]
+    elif leaf.self_signed != "no":
+        issuer_der = chain.leaf  # a self-signed leaf is its own issuing CA
+    else:
+        raise PolicyInputError(
+            f"{chain.source}: the issuing CA of {_common_name(leaf)!r} is not included; "
+            f"{level.value} rules need its TBS hash - embed the CA certificate in the catalog "
+            "or pass a PEM bundle holding the leaf and its CA"
+        )
+    issuer = _cert(issuer_der, chain.source)
+    return Signer(
+        id=signer_id,
+        name=_common_name(issuer),
+        cert_root=CertRoot("TBS", _tbs(issuer_der, chain.source)),
+        cert_publisher=_common_name(leaf) if level is SignerLevel.PUBLISHER else None,
+    )
+
+
+def stable_signer_id(signer: Signer, prefix: str = "ID_SIGNER_S_") -> str:
+    """An ID derived from what the signer trusts, so regenerating a policy keeps its IDs."""
+    material = f"{signer.cert_root.value.upper()}|{signer.cert_publisher or ''}".encode()
+    return prefix + hashlib.sha256(material).hexdigest()[:12].upper()

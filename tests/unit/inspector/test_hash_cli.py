@@ -1,0 +1,70 @@
+"""``inspector hash`` as a user runs it: output, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from inspector.cli import app
+from tests.support.synthetic_pe import SyntheticPe
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "app.exe").write_bytes(bytes(SyntheticPe().build()))
+    (tmp_path / "setup.ps1").write_text("Write-Host hi\n")
+    return tmp_path
+
+
+def test_json_has_every_hash_and_classification(oracle_dir: Path) -> None:
+    result = runner.invoke(app, ["hash", "--json", str(oracle_dir / "makecat" / "unsigned.exe")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1
+    assert doc["failures"] == []
+    (entry,) = doc["files"]
+    assert entry["kind"] == "pe"
+    assert entry["authenticode_sha256"] == (
+        "2D2C7B382C8163A419B9FF214A7B651C33F9EA43335907F11377290C5158A7A4"
+    )
+    assert entry["page_hash_sha256"] == (
+        "43CE7BFD7EEA479340D0EA3F8B5903D3F85BB18AE184A662372C64F8B5C65A85"
+    )
+    assert len(entry["page_table_sha256"]) == 28
+
+
+def test_human_output_lists_files_and_summary(tree: Path) -> None:
+    result = runner.invoke(app, ["hash", str(tree)])
+    assert result.exit_code == 0, result.output
+    assert "app.exe" in result.stdout
+    assert "setup.ps1" in result.stdout
+    assert "authenticode sha256" in result.stdout
+    assert "2 files hashed (1 conformant PE, 1 flat)" in result.stdout
+
+
+def test_failures_are_listed_and_exit_code_is_three(tree: Path) -> None:
+    result = runner.invoke(app, ["hash", "--json", str(tree), str(tree / "missing.dll")])
+    assert result.exit_code == 3
+    doc = json.loads(result.stdout)
+    assert len(doc["files"]) == 2
+    assert doc["failures"][0]["path"].endswith("missing.dll")
+    assert "missing.dll: no such file" in result.stderr
+
+
+def test_algorithm_option(tree: Path) -> None:
+    result = runner.invoke(app, ["hash", "--json", "-a", "sha256", str(tree / "app.exe")])
+    assert result.exit_code == 0
+    (entry,) = json.loads(result.stdout)["files"]
+    assert entry["authenticode_sha1"] is None
+    assert entry["authenticode_sha256"] is not None
+
+
+def test_bad_algorithm_is_a_usage_error(tree: Path) -> None:
+    result = runner.invoke(app, ["hash", "-a", "md5", str(tree)])
+    assert result.exit_code == 2
+    assert "unknown hash algorithm" in result.output
