@@ -50,7 +50,7 @@ from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfAttribute, CdfMember
 from cdf.parser import parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
-from inspector.pipeline.files import read_input, write_atomically
+from inspector.pipeline.files import MAX_CATALOG, check_arguments, read_input, write_atomically
 
 SCHEMA_VERSION = 1
 CAB_MAGIC = b"MSCF"
@@ -102,6 +102,8 @@ class MemberFailure:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
+        if self.error.startswith(f"{self.tag}: "):  # the message names the file already
+            return f"{where}{self.error}"
         return f"{where}{self.tag}: {self.error}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -341,11 +343,12 @@ def build_definition(
             continue
         host_path = Path(host)
         if not host_path.is_file():
-            reason = (
-                "is a folder, not a file"
-                if host_path.is_dir()
-                else "file not found (paths are relative to the .cdf's folder)"
-            )
+            if host_path.is_dir():
+                reason = "is a folder, not a file"
+            elif host_path.exists():
+                reason = "not a regular file (a FIFO, socket or device); only files are catalogued"
+            else:
+                reason = "file not found (paths are relative to the .cdf's folder)"
             fail(member, host, line, f"{host}: {reason}", "input")
             continue
         jobs.append(_Job(member, host, line))
@@ -508,8 +511,11 @@ def build_from_paths(
     if version not in (1, 2):
         raise CatalogInputError(f"catalog version {version} is not 1 (SHA1) or 2 (SHA256)")
     files: list[str] = []
-    walk_failures: list[MemberFailure] = []
-    for item in iter_files([str(p.resolve()) for p in inputs]):
+    usable, bad_arguments = check_arguments(inputs)
+    walk_failures = [
+        MemberFailure(f.path, f.path, None, f.error, f.category) for f in bad_arguments
+    ]
+    for item in iter_files([str(Path(p).resolve()) for p in usable]):
         if isinstance(item, FileFailure):
             walk_failures.append(MemberFailure(item.path, item.path, None, item.error, "input"))
         else:
@@ -548,7 +554,7 @@ def build_from_paths(
 
 def read_catalog(path: Path) -> CatalogView:
     """Parse one catalog file for display."""
-    data = read_input(path, "catalog")
+    data = read_input(path, "catalog", limit=MAX_CATALOG)
     parsed = parse_catalog(data, str(path))
     try:
         signers = signer_summaries(parsed)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
 from catalog.records import FileDigests, FileFailure
+from inspector.pipeline.files import check_arguments
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +25,10 @@ def hash_inputs(
     progress: HashProgress | None = None,
 ) -> HashRun:
     """Hash files and folders (recursively); every input ends up in exactly one of the lists."""
+    usable, bad_arguments = check_arguments(paths)
     files: list[FileDigests] = []
-    failures: list[FileFailure] = []
-    for result in hash_paths(paths, options, workers=workers, progress=progress):
+    failures: list[FileFailure] = list(bad_arguments)
+    for result in hash_paths(usable, options, workers=workers, progress=progress):
         if isinstance(result, FileFailure):
             failures.append(result)
         else:

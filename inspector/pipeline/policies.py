@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +18,14 @@ from catalog.cms.keys import SigningIdentity, preflight
 from catalog.errors import CatalogInputError
 from catalog.pe.hashing import HashOptions, hash_paths
 from catalog.records import FileFailure
-from inspector.pipeline.files import read_input, write_atomically
+from inspector.pipeline.files import (
+    MAX_CATALOG,
+    MAX_POLICY,
+    MAX_REPORT,
+    check_arguments,
+    read_input,
+    write_atomically,
+)
 from policy import generate
 from policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
 from policy.errors import PolicyInputError
@@ -51,7 +59,7 @@ class LoadedPolicy:
 
 def load_policy(path: Path, *, verify: bool = True) -> LoadedPolicy:
     """Read any policy file, telling XML, signed PKCS#7 and raw binary apart by content."""
-    data = read_input(path, "policy")
+    data = read_input(path, "policy", limit=MAX_POLICY)
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
         return LoadedPolicy(read_policy_xml(data, str(path)), "xml")
@@ -155,10 +163,10 @@ def supplemental_for_signer(
 
 
 def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], list[FileFailure]]:
-    if len(inputs) == 1 and inputs[0].suffix.lower() == ".json" and inputs[0].is_file():
+    if len(inputs) == 1 and inputs[0].suffix.lower() == ".json" and os.path.isfile(inputs[0]):  # noqa: PTH113 - never raises
         source = str(inputs[0])
         try:
-            doc = json.loads(read_input(inputs[0], "hash report"))
+            doc = json.loads(read_input(inputs[0], "hash report", limit=MAX_REPORT))
         except (ValueError, UnicodeDecodeError) as exc:
             raise PolicyInputError(f"{source}: not a JSON hash report: {exc}") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
@@ -173,9 +181,9 @@ def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], lis
         ]
         return files, failures
     good: list[generate.FileHashes] = []
-    bad: list[FileFailure] = []
+    usable, bad = check_arguments(inputs)
     options = HashOptions(metadata=False, signature=False)
-    for result in hash_paths([str(p) for p in inputs], options):
+    for result in hash_paths(usable, options):
         if isinstance(result, FileFailure):
             bad.append(result)
             continue
@@ -249,7 +257,7 @@ def _policy_signer(
 ) -> Signer:
     """The Signer for a certificate (or signed catalog) at ``level``, with an ID derived from what
     it trusts, so editing a policy twice gives the same IDs."""
-    chain = load_signer_chain(read_input(path, what), str(path))
+    chain = load_signer_chain(read_input(path, what, limit=MAX_CATALOG), str(path))
     probe = signer_rule(chain, level, prefix + "X")
     return replace(probe, id=stable_signer_id(probe, prefix))
 
@@ -386,7 +394,7 @@ def sign_policy_file(
     ``base`` (supplemental policies): the base policy (XML or binary, signed or not); signing is
     refused unless the signing certificate is one of its SupplementalPolicySigners.
     """
-    data = read_input(path, "binary policy")
+    data = read_input(path, "binary policy", limit=MAX_POLICY)
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
         raise PolicyInputError(f"{path}: this is XML; compile it first (inspector policy compile)")
     if is_signed(data):

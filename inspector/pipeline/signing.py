@@ -31,7 +31,13 @@ from catalog.ctl.verify import (
 )
 from catalog.errors import CatalogError, CatalogInputError
 from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
-from inspector.pipeline.files import read_input, write_atomically
+from inspector.pipeline.files import (
+    MAX_CATALOG,
+    MAX_CERTIFICATE,
+    check_arguments,
+    read_input,
+    write_atomically,
+)
 
 SCHEMA_VERSION = 1
 
@@ -45,12 +51,14 @@ def load_identity(
     password: bytes | None = None,
 ) -> SigningIdentity:
     """A signing identity from ``cert`` + ``key`` (PEM/DER) or ``pfx``; ``chain`` adds CAs."""
-    chain_data = None if chain is None else read_input(chain, "certificate chain")
+    chain_data = (
+        None if chain is None else read_input(chain, "certificate chain", limit=MAX_CERTIFICATE)
+    )
     if pfx is not None:
         if cert is not None or key is not None:
             raise CatalogInputError("give either --pfx or --cert with --key, not both")
         return identity_from_pfx(
-            read_input(pfx, "PFX"),
+            read_input(pfx, "PFX", limit=MAX_CERTIFICATE),
             password=password,
             source=str(pfx),
             chain_pem=chain_data,
@@ -59,8 +67,8 @@ def load_identity(
     if cert is None or key is None:
         raise CatalogInputError("give --cert and --key (PEM), or --pfx, to sign")
     return identity_from_pem(
-        read_input(cert, "certificate"),
-        read_input(key, "private key"),
+        read_input(cert, "certificate", limit=MAX_CERTIFICATE),
+        read_input(key, "private key", limit=MAX_CERTIFICATE),
         chain_pem=chain_data,
         password=password,
         cert_source=str(cert),
@@ -141,7 +149,7 @@ def sign_catalog(
     transport: Transport = http_transport,
 ) -> SignResult:
     """Sign ``catalog`` (MakeCat's or ours, signed or not) into ``output`` (default: in place)."""
-    data = read_input(catalog, "catalog")
+    data = read_input(catalog, "catalog", limit=MAX_CATALOG)
     signed, subjects = sign_catalog_bytes(
         data,
         str(catalog),
@@ -192,7 +200,9 @@ class VerifyReport:
 def load_roots(paths: Sequence[Path]) -> list[bytes]:
     roots: list[bytes] = []
     for path in paths:
-        roots += certificates_in(read_input(path, "root certificate"), str(path))
+        roots += certificates_in(
+            read_input(path, "root certificate", limit=MAX_CERTIFICATE), str(path)
+        )
     return roots
 
 
@@ -210,7 +220,7 @@ def verify_catalog(
     A catalog that is not a catalog raises ``CatalogInputError``; a bad signature is reported in
     ``signature_error`` so that membership is still listed.
     """
-    data = read_input(catalog, "catalog")
+    data = read_input(catalog, "catalog", limit=MAX_CATALOG)
     parsed = parse_catalog(data, str(catalog))
     anchors = load_roots(roots)
     verdict: SignatureVerdict | None = None
@@ -222,12 +232,17 @@ def verify_catalog(
     members: list[MembershipVerdict] = []
     if files:
         options = HashOptions(metadata=False, signature=False)
-        results = hash_paths(files, options, workers=workers, progress=progress)
+        usable, bad_arguments = check_arguments(files)
+        results = hash_paths(usable, options, workers=workers, progress=progress)
         named = {str(f) for f in files}
         # The catalog often sits in the folder it covers: found by expanding a folder, it is
         # not a candidate member (named explicitly, it is checked like any file).
         members = check_members(
-            parsed, [r for r in results if r.path in named or not _same_file(r.path, catalog)]
+            parsed,
+            [
+                *bad_arguments,
+                *(r for r in results if r.path in named or not _same_file(r.path, catalog)),
+            ],
         )
     return VerifyReport(str(catalog), verdict, error, tuple(members))
 
@@ -241,5 +256,5 @@ def _same_file(path: str, other: Path) -> bool:
 
 def tbs_report(path: Path) -> list[TbsHash]:
     """TBS hash of every certificate in a PEM/DER certificate, a .cat/.p7b or a signed PE."""
-    data = read_input(path, "certificate or signed file")
+    data = read_input(path, "certificate or signed file", limit=MAX_CATALOG)
     return [tbs_hash_of(der, str(path)) for der in certificates_in(data, str(path))]
