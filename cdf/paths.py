@@ -126,9 +126,10 @@ def resolve_member_path(
         target = mapping.get(lookup)
         if target is None:
             label = f"{root}:" if kind == "drive" else root
+            example = f"{root}=/mnt/image" if kind == "drive" else f"{root}=/mnt/share"
             raise CdfInputError(
-                f"path {path!r} is on {label}, which has no host folder: map it "
-                f"(e.g. {{{label!r}: '/mnt/image'}})"
+                f"path {path} is on {label}, which has no host folder: map it to the folder "
+                f"that holds that drive's files (makecat --drive {example})"
             )
         return _under(target, parts)
 

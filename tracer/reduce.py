@@ -377,8 +377,9 @@ def reduce_session(
         entries = _with_installer(entries, installer, content[installer], scope, options)
     walk_warnings = list(warnings)
     if final.stats.unreadable_dirs:
+        n = len(final.stats.unreadable_dirs)
         walk_warnings.append(
-            f"{len(final.stats.unreadable_dirs)} directories could not be read; files "
+            f"{n} {'directory' if n == 1 else 'directories'} could not be read; files "
             "in them are not covered (see walk.unreadable_dirs)"
         )
     return FileManifest(

@@ -7,8 +7,10 @@ on ``app``; package errors become exit codes in ``exit_codes`` and nowhere else.
 from __future__ import annotations
 
 import sys
+import traceback
 
 import typer
+import typer.core
 
 from inspector import __version__
 from inspector.cli import (
@@ -20,6 +22,7 @@ from inspector.cli import (
 )
 from inspector.cli.exit_codes import ExitCode, exit_code_for
 from inspector.cli.groups import catalog_app, policy_app
+from inspector.cli.help import HELP_OPTIONS, InspectorCommand, InspectorGroup
 
 app = typer.Typer(
     name="inspector",
@@ -27,10 +30,14 @@ app = typer.Typer(
         "Record what an install touches, hash it the Windows way, and write MakeCat-compatible "
         "signed catalogs and WDAC policies - on any OS."
     ),
+    cls=InspectorGroup,
+    context_settings={"help_option_names": HELP_OPTIONS},
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+DEBUG_FLAG = "--debug"
 
 
 def _version(value: bool) -> None:
@@ -44,6 +51,11 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(
+        False,
+        DEBUG_FLAG,
+        help="On an internal error (exit 70), print the traceback (accepted anywhere).",
+    ),
 ) -> None:
     """Package-Inspector-style cataloguing for WDAC (App Control for Business)."""
 
@@ -56,21 +68,67 @@ commands_trace.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")
+for _group in (app, catalog_app, policy_app):
+    for _info in _group.registered_commands:
+        if _info.cls is None or _info.cls is typer.core.TyperCommand:
+            _info.cls = InspectorCommand
+
+
+def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` anywhere before ``--`` (it is a global switch, not one command's option)."""
+    if "--" in argv:
+        cut = argv.index("--")
+        head, tail = argv[:cut], argv[cut:]
+    else:
+        head, tail = argv, []
+    kept = [a for a in head if a != DEBUG_FLAG]
+    return kept + tail, len(kept) != len(head)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, map package errors to exit codes once."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Console-script entry point: run the app, map every exception to an exit code once.
+
+    Package errors become 1/3/4 with their message; anything else is a bug: exit 70 with a
+    one-line message and a hint (``--debug`` prints the traceback instead).
+    """
+    args, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=args, standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
         code = exit_code_for(exc)
-        if code is ExitCode.INTERNAL or debug:
-            raise
-        typer.echo(f"error: {exc}", err=True)
+        if debug:
+            traceback.print_exc()
+        if code is ExitCode.INTERNAL:
+            where = f" (in {command_name(args)})" if command_name(args) else ""
+            typer.echo(f"internal error{where}: {type(exc).__name__}: {one_line(exc)}", err=True)
+            if not debug:
+                typer.echo(
+                    "hint: this is a bug in inspector; run the same command with --debug and "
+                    "report the traceback it prints",
+                    err=True,
+                )
+        else:
+            typer.echo(f"error: {str(exc) or type(exc).__name__}", err=True)
         sys.exit(int(code))
+
+
+def command_name(args: list[str]) -> str:
+    """The command words of ``args`` (``policy compile``), for messages."""
+    words: list[str] = []
+    for arg in args:
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+        if arg not in ("catalog", "policy"):
+            break
+    return " ".join(words)
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -18,8 +18,9 @@ from catalog.ctl.build import FLAG_BASE64
 from catalog.ctl.read import CatalogEntry, display_value
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
-from inspector.cli.options import parse_iso_time
+from inspector.cli.options import MAX_WORKERS, parse_iso_time
 from inspector.cli.progress import FileProgress
+from inspector.cli.text import count
 from inspector.pipeline.catalogs import (
     SCHEMA_VERSION,
     CatalogRun,
@@ -79,7 +80,9 @@ def makecat_command(
         [], "--drive", help="Map a Windows drive or share to a folder: C=/mnt/image (repeatable)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
-    workers: int = typer.Option(0, "--workers", "-j", help="Threads; 0 means one per core."),
+    workers: int = typer.Option(
+        0, "--workers", "-j", min=0, max=MAX_WORKERS, help="Threads; 0 means one per core."
+    ),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),
@@ -158,7 +161,9 @@ def build_command(
     ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="One line per member."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
-    workers: int = typer.Option(0, "--workers", "-j", help="Threads; 0 means one per core."),
+    workers: int = typer.Option(
+        0, "--workers", "-j", min=0, max=MAX_WORKERS, help="Threads; 0 means one per core."
+    ),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),
@@ -206,9 +211,14 @@ def _finish(run: CatalogRun, *, as_json: bool, verbose: bool) -> None:
             else f"nothing was written ({run.target}); fix them, or use -n to leave them out"
         )
         typer.echo(
-            f"{len(run.failures)} of {total} members could not be catalogued; {outcome}", err=True
+            f"{len(run.failures)} of {count(total, 'member')} could not be catalogued; {outcome}",
+            err=True,
         )
         raise typer.Exit(int(ExitCode.BAD_INPUT))
+
+
+COLLAPSED_SHOWN = 3
+"""Duplicate members named one by one in the summary; more are counted (-v names them all)."""
 
 
 def render_run(run: CatalogRun, *, verbose: bool) -> str:
@@ -222,13 +232,20 @@ def render_run(run: CatalogRun, *, verbose: bool) -> str:
     for m in run.members:
         for note in m.notes:
             lines.append(f"note: {m.tag}: {note}")
-    for name in run.collapsed:
-        lines.append(f"note: {name}: same file as another member; listed once")
+    if verbose or len(run.collapsed) <= COLLAPSED_SHOWN:
+        for name in run.collapsed:
+            lines.append(f"note: {name}: same file as another member; listed once")
+    else:
+        shown = ", ".join(run.collapsed[:COLLAPSED_SHOWN])
+        lines.append(
+            f"note: {count(len(run.collapsed), 'member')} are the same file as another member "
+            f"and are listed once ({shown}, ...; -v lists them all)"
+        )
     if run.output is not None:
         lines.append(
-            f"wrote {run.output}: version {run.version} ({alg}) catalog, {len(run.members)} "
-            f"members, list identifier {run.list_identifier.hex().upper()}, thisUpdate "
-            f"{run.this_update.isoformat()}"
+            f"wrote {run.output}: version {run.version} ({alg}) catalog, "
+            f"{count(len(run.members), 'member')}, list identifier "
+            f"{run.list_identifier.hex().upper()}, thisUpdate {run.this_update.isoformat()}"
         )
     if run.cdf_output is not None:
         lines.append(f"wrote {run.cdf_output}")
@@ -302,8 +319,8 @@ def render_view(view: CatalogView) -> str:
     compat = sum(m.compat for m in cat.members)
     list_id = "-" if cat.list_identifier is None else cat.list_identifier.hex().upper()
     lines = [
-        f"{view.path}: version {cat.version or '?'} ({alg}) catalog, {len(cat.members)} "
-        f"subjects ({compat} SHA1 compatibility entries)",
+        f"{view.path}: version {cat.version or '?'} ({alg}) catalog, "
+        f"{count(len(cat.members), 'subject')} ({count(compat, 'SHA1 compatibility entry')})",
         f"list identifier {list_id}, thisUpdate {cat.this_update.isoformat()}",
     ]
     if cat.attributes:

@@ -10,7 +10,9 @@ import typer
 from catalog.pe.hashing import HashOptions
 from catalog.records import ALL_ALGORITHMS, FileDigests, FileKind, HashAlgorithm
 from inspector.cli.exit_codes import ExitCode
+from inspector.cli.options import MAX_WORKERS
 from inspector.cli.progress import FileProgress
+from inspector.cli.text import count
 from inspector.pipeline.hashing import HashRun, hash_inputs
 
 SCHEMA_VERSION = 1
@@ -34,7 +36,9 @@ def hash_command(
     metadata: bool = typer.Option(
         True, "--metadata/--no-metadata", help="Read version resources (OriginalFilename, ...)."
     ),
-    workers: int = typer.Option(0, "--workers", "-j", help="Threads; 0 means one per core."),
+    workers: int = typer.Option(
+        0, "--workers", "-j", min=0, max=MAX_WORKERS, help="Threads; 0 means one per core."
+    ),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
     ),
@@ -64,8 +68,8 @@ def hash_command(
         typer.echo(f"error: {failure.error}", err=True)
     if run.failures:
         typer.echo(
-            f"{len(run.failures)} of {len(run.files) + len(run.failures)} files could not be "
-            "hashed (listed above)",
+            f"{len(run.failures)} of {count(len(run.files) + len(run.failures), 'file')} could "
+            "not be hashed (listed above)",
             err=True,
         )
         raise typer.Exit(int(ExitCode.BAD_INPUT))
@@ -91,8 +95,9 @@ def render_text(run: HashRun) -> str:
     """The human view: one labelled block per file, hex in uppercase as Windows prints it."""
     blocks = [_block(f) for f in run.files]
     pe = sum(f.kind is FileKind.PE for f in run.files)
-    summary = f"{len(run.files)} files hashed ({pe} conformant PE, {len(run.files) - pe} flat)" + (
-        f", {len(run.failures)} failed" if run.failures else ""
+    summary = (
+        f"{count(len(run.files), 'file')} hashed ({pe} conformant PE, {len(run.files) - pe} flat)"
+        + (f", {len(run.failures)} failed" if run.failures else "")
     )
     return "\n\n".join([*blocks, summary])
 

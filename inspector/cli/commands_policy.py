@@ -13,6 +13,7 @@ import typer
 from inspector.cli.commands_sign import signing_identity
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import policy_app
+from inspector.cli.text import count
 from inspector.pipeline import policies
 from inspector.pipeline.policies import GenerateResult, ShowReport
 from policy.errors import PolicyValidationError
@@ -48,14 +49,17 @@ def _report(result: GenerateResult, as_json: bool) -> None:
         typer.echo(
             f"wrote {result.output}: {p.policy_type} {p.policy_id}"
             + (f" (base {p.base_policy_id})" if p.is_supplemental else "")
-            + f", {len(p.file_rules or ())} file rules, {len(p.signers or ())} signers"
+            + f", {count(len(p.file_rules or ()), 'file rule')}, "
+            + count(len(p.signers or ()), "signer")
         )
     for w in result.warnings:
         typer.echo(str(w), err=True)
     for f in result.failures:
         typer.echo(f"error: {f.error}", err=True)
     if result.failures:
-        typer.echo(f"{len(result.failures)} inputs could not be hashed (listed above)", err=True)
+        typer.echo(
+            f"{count(len(result.failures), 'input')} could not be hashed (listed above)", err=True
+        )
         raise typer.Exit(int(ExitCode.BAD_INPUT))
 
 

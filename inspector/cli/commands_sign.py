@@ -20,8 +20,9 @@ from catalog.cms.signed_data import SignOptions
 from catalog.ctl.verify import MemberStatus
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
-from inspector.cli.options import parse_iso_time
+from inspector.cli.options import MAX_WORKERS, parse_iso_time
 from inspector.cli.progress import FileProgress
+from inspector.cli.text import count
 from inspector.pipeline.signing import (
     VerifyReport,
     load_identity,
@@ -55,7 +56,20 @@ def signing_identity(
     chain: Path | None,
     password_env: str | None,
 ) -> SigningIdentity:
-    """The --cert/--key/--pfx/--chain identity; prompts for a PFX or key password on a TTY."""
+    """The --cert/--key/--pfx/--chain identity; prompts for a PFX or key password on a TTY.
+
+    A missing or contradictory choice of options is a usage error (exit 2), found before any
+    file is read.
+    """
+    if pfx is not None and (cert is not None or key is not None):
+        raise typer.BadParameter(
+            "give either --pfx, or --cert with --key, not both", param_hint="--pfx"
+        )
+    if pfx is None and (cert is None or key is None):
+        missing = "--key" if cert is not None else "--cert"
+        raise typer.BadParameter(
+            "give --cert and --key (PEM or DER), or --pfx, to sign", param_hint=missing
+        )
     password = _password_from_env(password_env)
     try:
         return load_identity(cert=cert, key=key, pfx=pfx, chain=chain, password=password)
@@ -144,15 +158,18 @@ def verify_command(
         None, "--roots", help="Trusted root certificate(s), PEM/DER; repeatable."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document for machines."),
-    workers: int = typer.Option(0, "--workers", "-j", help="Hashing threads; 0: one per core."),
+    workers: int = typer.Option(
+        0, "--workers", "-j", min=0, max=MAX_WORKERS, help="Hashing threads; 0: one per core."
+    ),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
     ),
 ) -> None:
     """Verify a catalog's signature and chain, and whether files are members of it.
 
-    Exit codes: 0 signature trusted and every file a member; 1 anything failed (bad signature,
-    untrusted root, expired certificate, file not a member or changed); 3 not a catalog.
+    Exit codes: 0 signature trusted and every file a member; 1 a check failed (bad signature,
+    untrusted root, expired certificate, a file not a member or changed); 3 the catalog is not a
+    catalog, or a file could not be read (missing, unreadable) and nothing else failed.
     """
     with FileProgress("hashing", progress) as bar:
         report = verify_catalog(
@@ -162,8 +179,20 @@ def verify_command(
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         typer.echo(render_verify(report))
-    if not report.ok:
-        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
+    if report.ok:
+        return
+    unreadable = [m for m in report.members if m.status is MemberStatus.ERROR]
+    for m in unreadable:
+        typer.echo(f"error: {m.detail}", err=True)
+    checked_ok = report.signature is not None and report.signature.ok
+    if checked_ok and all(m.ok or m.status is MemberStatus.ERROR for m in report.members):
+        typer.echo(
+            f"{count(len(unreadable), 'file')} could not be read (listed above); every file "
+            "that could be read is a member",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
+    raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
 
 def render_verify(report: VerifyReport) -> str:
@@ -193,7 +222,7 @@ def render_verify(report: VerifyReport) -> str:
         lines.append(f"  {m.status.value:<18} {m.path}{how}{pages}{detail}")
     if report.members:
         summary = ", ".join(f"{n} {s.value}" for s, n in counts.items())
-        lines.append(f"{len(report.members)} files: {summary}")
+        lines.append(f"{count(len(report.members), 'file')}: {summary}")
     lines.append("OK" if report.ok else "FAILED")
     return "\n".join(lines)
 

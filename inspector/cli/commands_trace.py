@@ -15,6 +15,7 @@ import json
 import typer
 
 from inspector.cli.exit_codes import ExitCode
+from inspector.cli.text import count
 from inspector.pipeline import tracing
 from tracer.session import SessionOptions
 
@@ -32,8 +33,40 @@ def _bool(value: str | None, flag: str) -> bool:
     raise typer.BadParameter(f"{flag} takes true or false, not {value!r}")
 
 
+SOURCES = ("auto", "fanotify", "watchdog", "processes", "usn", "none")
+
+
+def _sources(text: str) -> tuple[str, ...]:
+    chosen = tuple(s.strip().lower() for s in text.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SOURCES]
+    if unknown or not chosen:
+        raise typer.BadParameter(
+            f"{', '.join(unknown) or 'nothing'}: name one or more of {', '.join(SOURCES)}",
+            param_hint="-sources",
+        )
+    return chosen
+
+
+def _out_kind(out: list[str]) -> str | None:
+    """Package Inspector's -out, given once or repeated (``-out cat -out cdf``)."""
+    kinds = {o.strip().lower() for item in out for o in item.split(",") if o.strip()}
+    unknown = sorted(kinds - set(tracing.OUT_KINDS))
+    if unknown:
+        raise typer.BadParameter(
+            f"{', '.join(unknown)}: -out takes cat, cdf or list", param_hint="-out"
+        )
+    if "list" in kinds and len(kinds) > 1:
+        raise typer.BadParameter(
+            "-out list writes a file list and no catalog: it cannot be combined with cat or cdf",
+            param_hint="-out",
+        )
+    if kinds == {"cat", "cdf"}:
+        return None  # the default writes both
+    return next(iter(kinds)) if kinds else None
+
+
 def _output_options(
-    out: str | None,
+    out_given: list[str],
     name: str | None,
     cdfpath: str | None,
     resdir: str | None,
@@ -44,8 +77,12 @@ def _output_options(
     listpath: str | None,
     report: str | None,
 ) -> tracing.OutputOptions:
-    if out is not None and out.lower() not in tracing.OUT_KINDS:
-        raise typer.BadParameter(f"-out takes cat, cdf or list, not {out!r}")
+    out = _out_kind(out_given)
+    # -Name names the one output asked for (Package Inspector's -out cdf -Name app.cdf).
+    if name is not None and out == "cdf" and cdfpath is None:
+        cdfpath, name = name, None
+    elif name is not None and out == "list" and listpath is None:
+        listpath, name = name, None
     return tracing.OutputOptions(
         out=out,
         name=name,
@@ -81,7 +118,7 @@ def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
         return
     transient = sum(1 for e in m.entries if not e.exists_at_stop)
     typer.echo(
-        f"{len(m.entries)} files under {m.root} ({result.catalogable} catalogable, "
+        f"{count(len(m.entries), 'file')} under {m.root} ({result.catalogable} catalogable, "
         f"{transient} gone before stop)"
     )
     for path in result.written:
@@ -90,6 +127,32 @@ def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
         typer.echo(f"degraded: {why}", err=True)
     for w in (*m.warnings, *result.warnings):
         typer.echo(f"warning: {w}", err=True)
+
+
+def _finish(result: tracing.TraceOutputs, as_json: bool) -> None:
+    """Render, then exit 5 (DEGRADED) when the recording is incomplete: outputs are written."""
+    _render(result, as_json)
+    if result.manifest.degraded:
+        typer.echo(
+            f"the result is degraded ({count(len(result.manifest.degraded), 'reason')} above); "
+            f"the outputs were written; exit code {int(ExitCode.DEGRADED)}",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.DEGRADED))
+
+
+_OUT = typer.Option(
+    [],
+    "--out",
+    "-out",
+    help="cat, cdf or list; repeatable (-out cat -out cdf); default: both .cat and .cdf.",
+)
+_NAME = typer.Option(
+    None,
+    "--name",
+    "-name",
+    help="Output path: the .cat (the .cdf with -out cdf, the list with -out list).",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -125,7 +188,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start recording what happens under ROOT (returns once the recorder is ready)."""
         options = SessionOptions(
-            sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
+            sources=_sources(sources),
             excluded_dirs=tuple(exclude_dir),
             include=tuple(include),
             exclude=tuple(exclude),
@@ -140,10 +203,8 @@ def register(app: typer.Typer) -> None:
     @app.command(context_settings=CONTEXT)
     def stop(
         root: str = typer.Argument(..., help="The folder or drive given to start."),
-        out: str | None = typer.Option(
-            None, "--out", "-out", help="cat, cdf or list (default: both .cat and .cdf)."
-        ),
-        name: str | None = typer.Option(None, "--name", "-name", help="Catalog (.cat) path."),
+        out: list[str] = _OUT,
+        name: str | None = _NAME,
         cdfpath: str | None = typer.Option(None, "--cdfpath", "-cdfpath", help="CDF path."),
         resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
         ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
@@ -162,13 +223,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.stop(root, opts), as_json)
+        _finish(tracing.stop(root, opts), as_json)
 
     @app.command(context_settings=CONTEXT)
     def scan(
         path: str = typer.Argument(..., help="Folder to take every file from (no recording)."),
-        out: str | None = typer.Option(None, "--out", "-out", help="cat, cdf or list."),
-        name: str | None = typer.Option(None, "--name", "-name", help="Catalog (.cat) path."),
+        out: list[str] = _OUT,
+        name: str | None = _NAME,
         cdfpath: str | None = typer.Option(None, "--cdfpath", "-cdfpath", help="CDF path."),
         resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
         ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
@@ -181,7 +242,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.scan(path, opts), as_json)
+        _finish(tracing.scan(path, opts), as_json)
 
     @app.command(context_settings=CONTEXT)
     def demo(

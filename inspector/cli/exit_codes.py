@@ -1,8 +1,10 @@
 """The one place where exceptions become exit codes.
 
-0 success; 1 a verification failed; 2 usage error (typer/click); 3 bad input (some or all inputs
-could not be processed; the rest was); 4 the environment failed (permissions, missing tools, I/O);
-70 an internal error (a bug: please report it with the traceback ``--debug`` prints).
+0 success; 1 a verification failed; 2 usage error (a bad option or option value); 3 bad input
+(some or all inputs could not be processed; the rest was); 4 the environment failed (permissions,
+missing tools, I/O); 5 a recording (``stop``/``scan``) finished but is degraded (outputs written,
+the reasons printed and in the report); 70 an internal error (a bug: please report it with the
+traceback ``--debug`` prints).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     BAD_INPUT = 3
     ENVIRONMENT = 4
+    DEGRADED = 5
     INTERNAL = 70
 
 
@@ -45,4 +48,6 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return ExitCode.ENVIRONMENT
     if isinstance(exc, CatalogError | TracerError | CdfError):
         return ExitCode.BAD_INPUT
+    if isinstance(exc, MemoryError):
+        return ExitCode.ENVIRONMENT
     return ExitCode.INTERNAL

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import typer
 
+from inspector.cli.help import InspectorGroup
+
 catalog_app = typer.Typer(
-    help="Build, inspect and sign Windows catalogs (.cat).", no_args_is_help=True
+    cls=InspectorGroup,
+    help="Build and inspect Windows catalogs (.cat); sign them with 'inspector sign'.",
+    no_args_is_help=True,
 )
 policy_app = typer.Typer(
-    help="Write, compile, sign and inspect WDAC (App Control) policies.", no_args_is_help=True
+    cls=InspectorGroup,
+    help="Write, compile, sign and inspect WDAC (App Control) policies.",
+    no_args_is_help=True,
 )

@@ -6,6 +6,9 @@ import datetime as dt
 
 import typer
 
+MAX_WORKERS = 256
+"""Upper bound of ``-j``/``--workers``: beyond it threads only cost memory."""
+
 
 def parse_iso_time(
     text: str | None, *, option: str, message: str, allow_now: bool = False

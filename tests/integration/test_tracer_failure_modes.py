@@ -356,7 +356,7 @@ def test_unreadable_directories_are_counted_and_reported(tmp_path: Path) -> None
     finally:
         (root / "locked").chmod(0o755)
     assert res.returncode == 0, res.stderr
-    assert "1 directories could not be read" in res.stderr
+    assert "1 directory could not be read" in res.stderr
     data = json.loads(report.read_text())
     assert [u.split(" (")[0] for u in data["walk"]["unreadable_dirs"]] == [str(root / "locked")]
     assert (tmp_path / "l.txt").read_text().splitlines() == [str(root / "open.dll")]

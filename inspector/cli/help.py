@@ -1,0 +1,100 @@
+"""How ``--help`` reads: words a user types, not Python types.
+
+typer prints each parameter's Python annotation (``<bool>``, ``<list[Path]>``) and wraps required
+arguments in braces (``{paths}...``). Every command and group of ``inspector`` is built with the
+classes below instead: flags show no value, options show PATH / TEXT / INTEGER, arguments read
+``PATHS...`` (``[FILES]...`` when optional), as click and most Unix tools write them. ``-h`` and
+``-?`` (Package Inspector's spelling) are accepted wherever ``--help`` is (``HELP_OPTIONS``).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from pathlib import PurePath
+from typing import Any
+
+import typer.core
+
+HELP_OPTIONS = ["--help", "-h", "-?"]
+
+_LABELS: tuple[tuple[type, str], ...] = (
+    (bool, ""),
+    (int, "INTEGER"),
+    (float, "NUMBER"),
+    (PurePath, "PATH"),
+    (str, "TEXT"),
+)
+
+
+def _label_of(annotation: Any) -> str | None:
+    """PATH, TEXT, INTEGER... for an annotation (``list[X]`` and ``X | None`` use X)."""
+    origin = typing.get_origin(annotation)
+    if origin is list or origin is types.UnionType or origin is typing.Union:
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _label_of(arg)
+        return None
+    if isinstance(annotation, type):
+        for base, label in _LABELS:
+            if issubclass(annotation, base):
+                return label
+    return None
+
+
+def _plain(param: Any) -> None:
+    """Give ``param`` a metavar a user understands, and no Python type in the help table."""
+    is_argument = getattr(param, "param_type_name", "") == "argument"
+    descriptor = getattr(param, "type_descriptor", None)
+    label: str | None
+    if is_argument:
+        label = param.metavar or str(param.name).upper()
+    elif getattr(param, "is_flag", False) or getattr(param, "count", False):
+        label = ""
+    else:
+        label = None if descriptor is None else _label_of(descriptor.annotation)
+        if label is None:
+            click_type = getattr(param, "type", None)
+            label = str(getattr(click_type, "name", "value")).upper()
+    param.metavar = label
+    if hasattr(param, "display_type_rich"):
+        # typer >= 0.2x prints the annotation beside each parameter; show the label instead
+        # (nothing for arguments, whose name column already reads PATHS...).
+        shown = None if is_argument else label
+        param.display_type_rich = lambda ctx, _shown=shown: _shown
+
+
+class InspectorCommand(typer.core.TyperCommand):
+    """A typer command whose help shows PATH/TEXT/INTEGER and ``ARG...``, not Python types."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _plain(param)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _plain(option)
+        return option
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if getattr(param, "param_type_name", "") != "argument":
+                continue
+            name = str(param.metavar or str(param.name).upper())
+            if param.nargs != 1:
+                name += "..."
+            pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+class InspectorGroup(typer.core.TyperGroup):
+    """A typer group whose own ``--help`` option shows no Python type."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _plain(option)
+        return option
