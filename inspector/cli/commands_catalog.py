@@ -144,7 +144,7 @@ def build_command(
     catalog_attr: list[str] = typer.Option(  # noqa: B008
         [],
         "--catalog-attr",
-        help="Catalog attribute {type}:{name}:{value}, repeatable (default OSAttr 2:6.2).",
+        help="Catalog attribute TYPE:NAME:VALUE, repeatable (default OSAttr 2:6.2).",
     ),
     file_attr: bool = typer.Option(
         True, "--file-attr/--no-file-attr", help="Store each member's file name (File attr)."

@@ -101,7 +101,9 @@ def hashes_command(
     supplemental: bool = typer.Option(
         False, "--supplemental/--base", help="Supplemental (needs --base-policy-id) or base."
     ),
-    base_policy_id: str | None = typer.Option(None, "--base-policy-id"),
+    base_policy_id: str | None = typer.Option(
+        None, "--base-policy-id", help="With --supplemental: the base policy's PolicyID GUID."
+    ),
     audit: bool = typer.Option(False, "--audit", help="Base policy in audit mode."),
     kernel: bool = typer.Option(False, "--kernel", help="Also reference rules from 131."),
     merge_into: Path | None = typer.Option(  # noqa: B008
@@ -160,22 +162,34 @@ def set_command(
     policy: Path = typer.Argument(..., help="Policy XML to edit."),  # noqa: B008
     output: Path | None = typer.Option(None, "--output", "-o", help="Default: in place."),  # noqa: B008
     option: list[str] | None = typer.Option(None, "--option", help="Add a rule option."),  # noqa: B008
-    remove_option: list[str] | None = typer.Option(None, "--remove-option"),  # noqa: B008
+    remove_option: list[str] | None = typer.Option(  # noqa: B008
+        None, "--remove-option", help="Remove a rule option, by number or name (repeatable)."
+    ),
     name: str | None = _NAME,
     info_id: str | None = typer.Option(None, "--id", help="PolicyInfo Id string."),
-    policy_id: str | None = typer.Option(None, "--policy-id"),
-    base_policy_id: str | None = typer.Option(None, "--base-policy-id"),
+    policy_id: str | None = typer.Option(None, "--policy-id", help="New PolicyID GUID."),
+    base_policy_id: str | None = typer.Option(
+        None, "--base-policy-id", help="New BasePolicyID GUID (a supplemental's base)."
+    ),
     version: str | None = _VERSION,
     update_signer: Path | None = typer.Option(  # noqa: B008
         None, "--update-signer", help="Certificate (PEM/DER, with its CA) allowed to update it."
     ),
-    update_level: str = typer.Option("PcaCertificate", "--update-signer-level"),
+    update_level: str = typer.Option(
+        "PcaCertificate",
+        "--update-signer-level",
+        help="Signer level of --update-signer: PcaCertificate, LeafCertificate or Publisher.",
+    ),
     supplemental_signer: Path | None = typer.Option(  # noqa: B008
         None,
         "--supplemental-signer",
         help="Certificate or signed catalog allowed to sign supplemental policies (base only).",
     ),
-    supplemental_level: str = typer.Option("PcaCertificate", "--supplemental-signer-level"),
+    supplemental_level: str = typer.Option(
+        "PcaCertificate",
+        "--supplemental-signer-level",
+        help="Signer level of --supplemental-signer: PcaCertificate, LeafCertificate or Publisher.",
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Set-RuleOption, Set-CIPolicyIdInfo, UpdatePolicySigners and SupplementalPolicySigners on an
@@ -244,7 +258,12 @@ def sign_command(
     cert: Path | None = typer.Option(None, "--cert", help="Signing certificate."),  # noqa: B008
     key: Path | None = typer.Option(None, "--key", help="Private key of --cert."),  # noqa: B008
     pfx: Path | None = typer.Option(None, "--pfx", help="PFX with key and certificate."),  # noqa: B008
-    password_env: str | None = typer.Option(None, "--password-env"),
+    password_env: str | None = typer.Option(
+        None,
+        "--password-env",
+        metavar="VAR",
+        help="Environment variable holding the key/PFX password (else you are prompted).",
+    ),
     chain: Path | None = typer.Option(None, "--chain", help="CA certificates (PEM)."),  # noqa: B008
     base: Path | None = typer.Option(  # noqa: B008
         None,
@@ -311,14 +330,28 @@ def show_command(
 
 def validate_command(
     policy: Path = typer.Argument(..., help="Policy XML or binary."),  # noqa: B008
+    as_json: bool = _JSON,
 ) -> None:
     """Structural checks; exit 3 when there are errors."""
     report = policies.show_policy(policy)
-    for issue in report.issues:
-        typer.echo(str(issue))
     errors = [i for i in report.issues if i.severity == "error"]
+    if as_json:
+        doc = {
+            "schema_version": 1,
+            "path": str(policy),
+            "valid": not errors,
+            "issues": [
+                {"severity": i.severity, "element": i.element, "message": i.message}
+                for i in report.issues
+            ],
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        for issue in report.issues:
+            typer.echo(str(issue))
     if errors:
         raise PolicyValidationError(
-            f"{policy}: {len(errors)} error(s)", tuple(str(e) for e in errors)
+            f"{policy}: {count(len(errors), 'error')}", tuple(str(e) for e in errors)
         )
-    typer.echo(f"{policy}: valid ({len(report.issues)} warnings)")
+    if not as_json:
+        typer.echo(f"{policy}: valid ({count(len(report.issues), 'warning')})")

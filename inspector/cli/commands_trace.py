@@ -155,6 +155,38 @@ _NAME = typer.Option(
 )
 
 
+def _demo_json(r: tracing.DemoResult) -> None:
+    """``demo --json``: what was recorded, written and checked; exit 1 when a check failed."""
+    v = r.verify
+    signature_ok = v.signature is not None and v.signature.ok
+    members = [{"path": x.path, "member": x.ok, "status": x.status.value} for x in v.members]
+    steps = [
+        {"name": s.name, "output": s.output, "ok": s.ok, "verdict": s.verdict}
+        for s in r.policy_steps
+    ]
+    # The deleted plug-in has no hash at close without fanotify: not a failure of the demo.
+    helper = next((e for e in r.outputs.manifest.entries if e.path.endswith("nshelper.dll")), None)
+    helper_hashed = helper is not None and bool(helper.hashes_at_close)
+    checked = [x for x in v.members if x.path != r.helper_copy or helper_hashed]
+    ok = signature_ok and all(x.ok for x in checked) and all(s.ok for s in r.policy_steps)
+    doc = {
+        "schema_version": 1,
+        "workdir": r.workdir,
+        "root": r.root,
+        "files": len(r.outputs.manifest.entries),
+        "written": list(r.outputs.written),
+        "signed_catalog": r.signed_catalog,
+        "signature_ok": signature_ok,
+        "members": members,
+        "policy_steps": steps,
+        "degraded": list(r.outputs.manifest.degraded),
+        "ok": ok,
+    }
+    typer.echo(json.dumps(doc, indent=2))
+    if not ok:
+        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
+
+
 def register(app: typer.Typer) -> None:
     """Attach start, stop, status and scan to the application."""
     # Package Inspector's verbs are case-insensitive ("Stop C: -Name ..." in Microsoft's docs);
@@ -252,11 +284,15 @@ def register(app: typer.Typer) -> None:
             help=f"Work folder, kept for inspection (default: ./{tracing.DEMO_DIR}; emptied "
             "first when an earlier demo made it).",
         ),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """Record a scripted install of fixture PEs, write .cdf/.cat/report, sign and verify,
         then write, compile, sign and re-read WDAC policies trusting the catalog's signer."""
         r = tracing.run_demo(workdir)
         m = r.outputs.manifest
+        if as_json:
+            _demo_json(r)
+            return
         typer.echo(f"recorded {r.root} (sources: {', '.join(s.name for s in m.sources)})")
         for e in m.entries:
             rel = e.path[len(r.root) + 1 :] if e.path.startswith(r.root) else e.path

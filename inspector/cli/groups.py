@@ -11,7 +11,7 @@ from inspector.cli.help import InspectorGroup
 
 catalog_app = typer.Typer(
     cls=InspectorGroup,
-    help="Build and inspect Windows catalogs (.cat); sign them with 'inspector sign'.",
+    help="Build and inspect Windows catalogs (.cat); signing is 'inspector sign'.",
     no_args_is_help=True,
 )
 policy_app = typer.Typer(

@@ -91,7 +91,12 @@ class InspectorCommand(typer.core.TyperCommand):
 
 
 class InspectorGroup(typer.core.TyperGroup):
-    """A typer group whose own ``--help`` option shows no Python type."""
+    """A typer group whose own options (``--version``, ``--help``) show no Python type."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _plain(param)
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)
