@@ -53,3 +53,39 @@ def test_readme_commands_show_help() -> None:
     for command in sorted(_cli_commands()):
         result = runner.invoke(app, [*command.split(), "--help"])
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_readme_documents_every_switch_the_scripts_read() -> None:
+    """Issue 11 item 18: what ``scripts/test`` does as root, and how to opt out, is in README."""
+    text = README.read_text(encoding="utf-8")
+    scripts = README.parent / "scripts"
+    used: set[str] = set()
+    for script in [*scripts.iterdir(), README.parent / ".ci" / "run"]:
+        if script.is_file():
+            used |= set(re.findall(r"\b(INSPECTOR_[A-Z_]+)\b", script.read_text(encoding="utf-8")))
+    used.discard("INSPECTOR_STATE_DIR")  # the tracer's state folder: documented with start/stop
+    missing = sorted(v for v in used if f"`{v}" not in text)
+    assert not missing, f"README.md does not document {missing}"
+    for fact in ("i386", "bookworm-backports", "dist-upgrade", "INSPECTOR_NO_WINE=1"):
+        assert fact in text, f"README.md does not say what scripts/test does: {fact}"
+
+
+def test_scripts_do_not_upgrade_the_host_by_default() -> None:
+    """Only .ci/run (throwaway CI machines) may opt into a dist-upgrade; scripts/ never sets it."""
+    root = README.parent
+    for script in (root / "scripts").iterdir():
+        body = script.read_text(encoding="utf-8")
+        assignment = re.search(r"^\s*(export\s+)?INSPECTOR_ALLOW_DIST_UPGRADE=", body, re.M)
+        assert assignment is None, f"{script.name} turns the dist-upgrade on"
+    wine = (root / "scripts" / "wine-deps.sh").read_text(encoding="utf-8")
+    assert '"${INSPECTOR_ALLOW_DIST_UPGRADE:-0}" = 1' in wine
+
+
+def test_readme_exit_code_table_matches_the_cli() -> None:
+    """The table lists exactly the codes inspector/cli/exit_codes.py defines."""
+    from inspector.cli.exit_codes import ExitCode
+
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
+    assert documented == {int(c) for c in ExitCode}

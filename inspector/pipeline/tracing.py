@@ -593,12 +593,11 @@ def run_demo(workdir: str | None = None) -> DemoResult:
     )
     from tracer.session import STATE_ENV
 
-    repo = Path(__file__).resolve().parents[2]
-    pe, pki = repo / "fixtures" / "pe", repo / "fixtures" / "pki"
+    # Copies of the fixture PEs and test PKI, shipped in the wheel (inspector/demo_files).
+    pe = pki = Path(__file__).resolve().parents[1] / "demo_files"
     if not (pe / "hello64.exe").is_file() or not (pki / "leaf.pem").is_file():
         raise TracerInputError(
-            f"the demo installs the repository's fixture PEs ({pe}); run it from a checkout "
-            "(scripts/demo)"
+            f"the demo's files are missing from {pe}; reinstall inspector (or run scripts/demo)"
         )
     import subprocess
 
