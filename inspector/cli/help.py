@@ -5,6 +5,10 @@ arguments in braces (``{paths}...``). Every command and group of ``inspector`` i
 classes below instead: flags show no value, options show PATH / TEXT / INTEGER, arguments read
 ``PATHS...`` (``[FILES]...`` when optional), as click and most Unix tools write them. ``-h`` and
 ``-?`` (Package Inspector's spelling) are accepted wherever ``--help`` is (``HELP_OPTIONS``).
+
+The same classes switch off typer's up-front ``readable`` check of path parameters: it failed the
+whole command with a usage error (exit 2) when one of many paths was unreadable. The pipelines
+read every path themselves and report an unreadable one per file (exit 3, the rest processed).
 """
 
 from __future__ import annotations
@@ -42,8 +46,20 @@ def _label_of(annotation: Any) -> str | None:
     return None
 
 
+def _no_readable_check(param: Any) -> None:
+    """Leave unreadable paths to the pipelines (per-file errors) instead of a usage error."""
+    descriptor = getattr(param, "type_descriptor", None)
+    info = getattr(descriptor, "parameter_info", None)
+    if info is not None and getattr(info, "readable", False):
+        info.readable = False
+    click_type = getattr(param, "type", None)
+    if click_type is not None and getattr(click_type, "readable", False):
+        click_type.readable = False
+
+
 def _plain(param: Any) -> None:
     """Give ``param`` a metavar a user understands, and no Python type in the help table."""
+    _no_readable_check(param)
     is_argument = getattr(param, "param_type_name", "") == "argument"
     descriptor = getattr(param, "type_descriptor", None)
     label: str | None
