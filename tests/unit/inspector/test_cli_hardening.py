@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,32 @@ from tests.conftest import run_cli
 def test_read_input_refuses_a_fifo_without_opening_it(tmp_path: Path) -> None:
     fifo = tmp_path / "p"
     os.mkfifo(fifo)
-    with pytest.raises(CatalogInputError, match=r"FIFO \(named pipe\), expected a catalog"):
-        read_input(fifo, "catalog")  # a blocking open would hang here: no writer ever comes
+    outcome: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            read_input(fifo, "catalog")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    reader = threading.Thread(target=attempt, daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # a blocking open waits for a writer: be that writer, then fail
+        with open(fifo, "wb"):
+            pass
+        reader.join(10)
+        pytest.fail("read_input blocked on a FIFO")
+    (error,) = outcome
+    assert isinstance(error, CatalogInputError)
+    assert "FIFO (named pipe), expected a catalog" in str(error)
 
 
 def test_read_input_refuses_devices_and_folders(tmp_path: Path) -> None:
+    # /dev/null, not /dev/zero: a regression must not fill this process's memory (the
+    # /dev/zero case runs in a memory-limited child: tests/integration/test_cli_hostile_inputs.py)
     with pytest.raises(CatalogInputError, match="a device"):
-        read_input(Path("/dev/zero"), "policy")
+        read_input(Path("/dev/null"), "policy")
     with pytest.raises(CatalogInputError, match="is a folder"):
         read_input(tmp_path, "policy")
 
