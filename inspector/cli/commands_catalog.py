@@ -16,6 +16,8 @@ import typer
 
 from catalog.ctl.build import FLAG_BASE64
 from catalog.ctl.read import CatalogEntry, display_value
+from cdf.errors import CdfInputError
+from cdf.parser import parse_attribute_text
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
 from inspector.cli.options import MAX_WORKERS, parse_iso_time
@@ -43,6 +45,16 @@ def _time(text: str | None) -> datetime | None:
         option="--time",
         message=f"{text!r} is not an ISO 8601 time such as 2026-01-31T12:00:00Z",
     )
+
+
+def _catalog_attrs(items: list[str]) -> list[str]:
+    """--catalog-attr values, checked here so that a malformed one is a usage error (exit 2)."""
+    for number, text in enumerate(items, start=1):
+        try:
+            parse_attribute_text(text, number, source=f"--catalog-attr {text}")
+        except CdfInputError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--catalog-attr") from exc
+    return items
 
 
 def _list_id(text: str | None) -> bytes | None:
@@ -182,7 +194,7 @@ def build_command(
             cdf_output=cdf,
             version=1 if sha1 else 2,
             page_hashes=page_hashes,
-            catalog_attributes=catalog_attr,
+            catalog_attributes=_catalog_attrs(catalog_attr),
             file_attributes=file_attr,
             when=_time(when),
             random_id=random_id,

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import sys
+import urllib.parse
 from pathlib import Path
 
 import typer
@@ -128,6 +129,13 @@ def sign_command(
     chain order). The catalog is replaced atomically unless -o is given.
     Exit codes: 0 signed; 3 bad input (certificate, key, password, catalog); 4 I/O or network.
     """
+    if timestamp_url is not None:
+        parts = urllib.parse.urlsplit(timestamp_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise typer.BadParameter(
+                f"{timestamp_url!r} is not an http:// or https:// URL",
+                param_hint="--timestamp-url",
+            )
     identity = signing_identity(cert, key, pfx, chain, password_env)
     options = SignOptions(
         program_name=program_name,

@@ -78,6 +78,12 @@ def _output_options(
     report: str | None,
 ) -> tracing.OutputOptions:
     out = _out_kind(out_given)
+    try:
+        int(en, 0)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{en!r} is not a number (e.g. 0x00010001)", param_hint="-en"
+        ) from None
     # -Name names the one output asked for (Package Inspector's -out cdf -Name app.cdf).
     if name is not None and out == "cdf" and cdfpath is None:
         cdfpath, name = name, None

@@ -102,6 +102,9 @@ def test_1_verification_failed(tmp_path: Path) -> None:
         ("scan", ".", "-out", "zip"),
         ("start", ".", "--sources", "bogus"),
         ("hash", "--no-such-option", "{good}"),
+        ("catalog", "build", "{good}", "-o", "x.cat", "--catalog-attr", "no-colons"),
+        ("scan", ".", "-en", "utf8", "-name", "x.cat"),
+        ("sign", "{good}", "--timestamp-url", "tsa.example", "--cert", "c", "--key", "k"),
     ],
 )
 def test_2_bad_options(tmp_path: Path, args: tuple[str, ...]) -> None:
