@@ -33,18 +33,12 @@ from typing import Any
 
 from tracer.errors import SourceUnavailableError, TracerError
 from tracer.journal import Journal
+from tracer.liveness import FileLock, boot_id, process_start_time
 from tracer.records import FileEvent, HashCallable, dumps_json
-from tracer.session import (
-    READY,
-    FileLock,
-    SessionInfo,
-    atomic_write,
-    boot_id,
-    load_info,
-    process_start_time,
-)
 from tracer.sources.base import LiveSource, Scope
 from tracer.sources.snapshot import take_snapshot
+from tracer.spawn import READY
+from tracer.state import SessionInfo, atomic_write, load_info
 
 _FLUSH_S = 0.2
 _HEARTBEAT_S = 5.0
