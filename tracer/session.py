@@ -10,7 +10,7 @@ result degraded (``recovery``). Either way the root is walked again and reduced 
 """
 
 # Plain str paths on purpose: hot loops and OS handles, no pathlib objects.
-# ruff: noqa: PTH100, PTH102, PTH108, PTH118
+# ruff: noqa: PTH100, PTH102, PTH118
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tracer.control import control_address, request
+from tracer.control import control_address, remove_address, request
 from tracer.errors import SessionExistsError, TracerEnvironmentError, TracerError
 from tracer.journal import Journal
 from tracer.liveness import FileLock, boot_id, is_locked
@@ -175,7 +175,7 @@ def start_session(
         try:
             spawn_recorder(info, argv, ready_timeout, env)
         except BaseException:
-            shutil.rmtree(sdir, ignore_errors=True)
+            discard_session(info)
             raise
     return info
 
@@ -215,9 +215,7 @@ def stop_session(root: str, *, control_timeout: float = 60.0, keep: bool = False
 
 def discard_session(info: SessionInfo) -> None:
     shutil.rmtree(info.session_dir, ignore_errors=True)
-    if info.address.startswith("/") and not info.address.startswith(info.session_dir):
-        with contextlib.suppress(OSError):
-            os.unlink(info.address)
+    remove_address(info.address, info.session_dir)
 
 
 def scan_tree(
