@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -46,8 +47,39 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
 
 
 # -- state directory --------------------------------------------------------------------------
+def _check_private(path: str, st: os.stat_result, what: str) -> None:
+    me = os.geteuid()
+    if not stat.S_ISDIR(st.st_mode):
+        raise TracerEnvironmentError(
+            f"{what} {path} is not a directory (a link or a file); remove it so it can be "
+            f"created afresh, or set {STATE_ENV} to a private directory"
+        )
+    if st.st_uid != me:
+        fix = (
+            "stop the session as the user who started it"
+            if what == "state directory"
+            else f"remove it (rm -r '{path}') or set {STATE_ENV} to a private directory"
+        )
+        raise TracerEnvironmentError(
+            f"{what} {path} belongs to uid {st.st_uid}, not to you (uid {me}); {fix}"
+        )
+    if st.st_mode & 0o022:
+        raise TracerEnvironmentError(
+            f"{what} {path} is writable by other users (mode {stat.filemode(st.st_mode)}), so "
+            f"they could plant or swap sessions in it; fix it with 'chmod 700 {path}' and check "
+            "what it holds"
+        )
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
 def state_root() -> str:
-    """Per-user state directory (mode 0700), created on demand; ``$INSPECTOR_STATE_DIR`` wins."""
+    """Per-user state directory (mode 0700), created on demand; ``$INSPECTOR_STATE_DIR`` wins.
+
+    Like ssh with ``~/.ssh``, a state directory or ``sessions`` folder that someone else owns or
+    may write to is refused (another user could plant or swap sessions there); one that others
+    may only read is tightened to 0700.
+    """
     env = os.environ.get(STATE_ENV)
     if env:
         root = env
@@ -59,18 +91,14 @@ def state_root() -> str:
         )
         root = os.path.join(base, "inspector")
     root = os.path.abspath(root)
+    sessions = os.path.join(root, "sessions")
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
         if not _WINDOWS:
-            st = os.stat(root)
-            if st.st_uid != os.geteuid():
-                raise TracerEnvironmentError(
-                    f"state directory {root} belongs to uid {st.st_uid}, not to you "
-                    f"(uid {os.geteuid()}); stop the session as the user who started it"
-                )
-            if st.st_mode & 0o077:
-                os.chmod(root, 0o700)
-        os.makedirs(os.path.join(root, "sessions"), mode=0o700, exist_ok=True)
+            _check_private(root, os.stat(root), "state directory")
+        os.makedirs(sessions, mode=0o700, exist_ok=True)
+        if not _WINDOWS:
+            _check_private(sessions, os.lstat(sessions), "sessions folder")
     except OSError as exc:
         raise TracerEnvironmentError(
             f"cannot use state directory {root}: {exc.strerror}; set {STATE_ENV} to a "
