@@ -189,7 +189,10 @@ class Recorder:
         self.journal.set_meta("state", "recording")
         ready = f"{READY} {info.session_id} files={len(baseline.files)}\n"
         del baseline  # persisted; the recorder itself never needs it again
-        os.write(1, ready.encode())
+        with contextlib.suppress(BrokenPipeError):
+            # 'start' may be gone (its terminal closed while it waited): keep recording, the
+            # session is live and 'status'/'stop' find it like any other.
+            os.write(1, ready.encode())
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.close(devnull)
