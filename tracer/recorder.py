@@ -199,7 +199,9 @@ class Recorder:
         try:
             server.serve()
         except _ShutdownError:
-            self._shutdown("stopped by SIGTERM")
+            with self._stop_lock:
+                if not self._stopped:  # a stop request may be finishing on its own thread
+                    self._shutdown("stopped by SIGTERM")
         finally:
             server.close()
             lock.release()
