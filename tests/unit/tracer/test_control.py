@@ -6,8 +6,12 @@ once, a client without the token is dropped, and none of them delays a well-beha
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import stat
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -17,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tracer.control import ControlServer, request
+from tracer.control import ControlServer, control_address, remove_address, request
 from tracer.state import SessionInfo
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets")
@@ -111,3 +115,29 @@ def test_status_is_answered_while_silent_clients_wait(
         t0 = time.monotonic()
         assert request(info, {"cmd": "status"}, 3.0) == {"echo": "status"}
         assert time.monotonic() - t0 < 0.4  # well before the silent client's deadline
+
+
+def test_long_session_dirs_get_a_private_socket_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))
+    try:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+        session_dir = str(tmp_path / ("x" * 120))
+        address = control_address(session_dir)
+        folder = Path(address).parent
+        assert folder.parent == run
+        assert folder.name.startswith("inspector-")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert folder.stat().st_uid == os.geteuid()
+        remove_address(address, session_dir)
+        assert not folder.exists()
+        if os.geteuid() == 0:
+            # Another user's runtime folder (kept across sudo) is not used: the temp dir is.
+            os.chown(run, 65534, 65534)
+            address = control_address(session_dir)
+            assert Path(address).parent.parent != run
+            assert not address.startswith("\0")
+            remove_address(address, session_dir)
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
