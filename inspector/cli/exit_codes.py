@@ -18,7 +18,7 @@ from catalog.errors import (
     CatalogVerificationError,
 )
 from cdf.errors import CdfEnvironmentError, CdfError, CdfInputError, CdfVerificationError
-from tracer.errors import (
+from tracer import (
     TracerEnvironmentError,
     TracerError,
     TracerInputError,
