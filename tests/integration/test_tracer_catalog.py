@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import FIXTURES, require_tool, run_cli
 from tests.support.sessionkit import (
+    STOP_OK,
     child_env,
     needs_fanotify,
     state_dir,  # noqa: F401 - fixture used through usefixtures
@@ -185,7 +186,7 @@ def test_files_deeper_than_path_max_are_catalogued_with_their_hashes(
         capsys, "stop", str(root), "-Name", str(out / "deep.cat"), "-cdfpath",
         str(out / "deep.cdf"),
     )  # fmt: skip
-    assert code == 0, err
+    assert code == STOP_OK, err
     deep_dir = str(root) + ("/" + "d" * 120) * 40
     assert len(os.fsencode(deep_dir)) > 4096
     report = json.loads((out / "deep.report.json").read_text())

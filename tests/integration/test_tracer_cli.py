@@ -14,7 +14,10 @@ import pytest
 
 from inspector.pipeline import tracing
 from tests.conftest import run_cli
-from tests.support.sessionkit import state_dir  # noqa: F401 - fixture used through usefixtures
+from tests.support.sessionkit import (  # noqa: F401 - state_dir is used through usefixtures
+    STOP_OK,
+    state_dir,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
 
@@ -54,7 +57,8 @@ def test_package_inspector_spellings_end_to_end(
         "-Report",
         str(out_dir / "report.json"),
     )
-    assert code == 0, err
+    # 5: the recording is degraded where fanotify is unavailable (not root): outputs written
+    assert code == STOP_OK, err
     assert "wrote" in out
     assert (out_dir / "files.txt").read_text().splitlines() == [
         str(root / "app" / "app.ps1"),
@@ -91,7 +95,8 @@ def test_start_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, _, err = cli(capsys, "start", str(root))
     assert code == 3
     assert "already being recorded" in err
-    assert cli(capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l"))[0] == 0
+    stopped = cli(capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l"))
+    assert stopped[0] == STOP_OK
 
 
 def test_default_outputs_are_package_inspectors_names(
@@ -102,7 +107,7 @@ def test_default_outputs_are_package_inspectors_names(
     assert cli(capsys, "start", str(root))[0] == 0
     (root / "x.ps1").write_text("1")
     code, out, err = cli(capsys, "stop", str(root), "-resdir", str(tmp_path / "res"), "--json")
-    assert code == 0, err
+    assert code == STOP_OK, err
     res = tmp_path / "res"
     names = ("InspectedPackage.cat", "InspectedPackage.cdf", "InspectedPackage.report.json")
     assert json.loads(out)["written"] == [str(res / n) for n in names]

@@ -25,6 +25,8 @@ from tracer.state import STATE_ENV, SessionInfo, iter_sessions
 HASH_RECORDER = [sys.executable, "-m", "tests.support.hash_recorder"]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 LINUX = sys.platform.startswith("linux")
+STOP_OK = 0 if IS_ROOT and LINUX else 5
+"""Exit code of a successful ``stop``: 5 (degraded: no fanotify) where not root."""
 needs_fanotify = pytest.mark.skipif(
     not (IS_ROOT and LINUX), reason="fanotify needs Linux and root (CAP_SYS_ADMIN)"
 )
