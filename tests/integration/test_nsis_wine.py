@@ -39,7 +39,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES, require_tool, run_cli
-from tests.support.sessionkit import needs_fanotify, state_dir  # noqa: F401 - fixture
+from tests.support.sessionkit import (  # noqa: F401 - state_dir is a fixture
+    assert_stopped,
+    needs_fanotify,
+    state_dir,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("state_dir")]
 
@@ -270,7 +274,7 @@ def test_nsis_installer_under_wine_is_catalogued(
         capsys, "stop", str(drive_c), "-Name", str(out / "demo.cat"), "-cdfpath",
         str(out / "demo.cdf"), "-ph", "true",
     )  # fmt: skip
-    assert code == 0, text
+    assert_stopped(code, text)
     timings["stop"] = time.monotonic() - t
 
     # Ground truth on disk: exactly what installer.nsi installs, in the stub's Program Files.

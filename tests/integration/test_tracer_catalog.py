@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import FIXTURES, require_tool, run_cli
 from tests.support.sessionkit import (
-    STOP_OK,
+    assert_stopped,
     child_env,
     needs_fanotify,
     state_dir,  # noqa: F401 - fixture used through usefixtures
@@ -83,7 +83,7 @@ def test_stop_writes_a_catalog_windows_would_accept(
         capsys, "stop", str(root), "-Name", str(out / "app.cat"), "-cdfpath",
         str(out / "app.cdf"), "-ph", "true", "-ca1", "0x10010001:OSAttr:2:10.0",
     )  # fmt: skip
-    assert code == 0, err
+    assert_stopped(code, err)
     report = json.loads((out / "app.report.json").read_text())
     entries = {Path(e["path"]).name: e for e in report["entries"]}
     assert set(entries) == {"app.exe", "lib.dll", "run.ps1", "readme.txt", "stub.exe"}
@@ -186,7 +186,7 @@ def test_files_deeper_than_path_max_are_catalogued_with_their_hashes(
         capsys, "stop", str(root), "-Name", str(out / "deep.cat"), "-cdfpath",
         str(out / "deep.cdf"),
     )  # fmt: skip
-    assert code == STOP_OK, err
+    assert_stopped(code, err)
     deep_dir = str(root) + ("/" + "d" * 120) * 40
     assert len(os.fsencode(deep_dir)) > 4096
     report = json.loads((out / "deep.report.json").read_text())

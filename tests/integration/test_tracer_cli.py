@@ -15,7 +15,7 @@ import pytest
 from inspector.pipeline import tracing
 from tests.conftest import run_cli
 from tests.support.sessionkit import (  # noqa: F401 - state_dir is used through usefixtures
-    STOP_OK,
+    assert_stopped,
     state_dir,
 )
 
@@ -58,7 +58,7 @@ def test_package_inspector_spellings_end_to_end(
         str(out_dir / "report.json"),
     )
     # 5: the recording is degraded where fanotify is unavailable (not root): outputs written
-    assert code == STOP_OK, err
+    assert_stopped(code, err)
     assert "wrote" in out
     assert (out_dir / "files.txt").read_text().splitlines() == [
         str(root / "app" / "app.ps1"),
@@ -95,8 +95,10 @@ def test_start_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, _, err = cli(capsys, "start", str(root))
     assert code == 3
     assert "already being recorded" in err
-    stopped = cli(capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l"))
-    assert stopped[0] == STOP_OK
+    code, out, err = cli(
+        capsys, "stop", str(root), "-out", "list", "-listpath", str(tmp_path / "l")
+    )
+    assert_stopped(code, out + err)
 
 
 def test_default_outputs_are_package_inspectors_names(
@@ -107,7 +109,7 @@ def test_default_outputs_are_package_inspectors_names(
     assert cli(capsys, "start", str(root))[0] == 0
     (root / "x.ps1").write_text("1")
     code, out, err = cli(capsys, "stop", str(root), "-resdir", str(tmp_path / "res"), "--json")
-    assert code == STOP_OK, err
+    assert_stopped(code, err)
     res = tmp_path / "res"
     names = ("InspectedPackage.cat", "InspectedPackage.cdf", "InspectedPackage.report.json")
     assert json.loads(out)["written"] == [str(res / n) for n in names]

@@ -18,7 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, require_tool, run_cli
-from tests.support.sessionkit import needs_fanotify, state_dir  # noqa: F401 - fixture
+from tests.support.sessionkit import (  # noqa: F401 - state_dir is a fixture
+    assert_stopped,
+    needs_fanotify,
+    state_dir,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("state_dir")]
 
@@ -103,7 +107,7 @@ def test_wine_install_is_recorded_and_catalogued(
         capsys, "stop", str(drive_c), "-Name", str(outdir / "wine.cat"), "-cdfpath",
         str(outdir / "wine.cdf"),
     )  # fmt: skip
-    assert code == 0, text
+    assert_stopped(code, text)
     report = json.loads((outdir / "wine.report.json").read_text())
     got = {e["path"][len(str(drive_c)) :].replace(os.sep, "\\"): e for e in report["entries"]}
     app = got["\\Program Files\\Demo\\app.exe"]
