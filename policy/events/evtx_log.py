@@ -13,6 +13,8 @@ that says how many records were read.
 
 from __future__ import annotations
 
+import os
+import struct
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -23,10 +25,35 @@ from policy.events.records import RawEvent
 from policy.events.xml_events import parse_record_xml
 
 MAGIC = b"ElfFile\x00"
+HEADER_BLOCK = 4096
+CHUNK_SIZE = 0x10000
+
+
+def check_header(head: bytes, size: int, source: str, problem: Callable[[str, str], None]) -> None:
+    """Report what the file header says about damage: a dirty flag, chunks missing at the end."""
+    if len(head) < 128 or not head.startswith(MAGIC):
+        return
+    (chunk_count,) = struct.unpack_from("<H", head, 42)
+    (flags,) = struct.unpack_from("<I", head, 120)
+    if flags & 0x1:
+        problem(source, "the log is marked dirty (copied while Windows was writing it)")
+    whole = (size - HEADER_BLOCK) // CHUNK_SIZE
+    if size < HEADER_BLOCK + chunk_count * CHUNK_SIZE:
+        torn = " and a torn chunk" if (size - HEADER_BLOCK) % CHUNK_SIZE else ""
+        problem(
+            source,
+            f"the log is truncated: {max(whole, 0)} of {chunk_count} chunks complete{torn}; "
+            "the records in the missing part are lost",
+        )
 
 
 def read_evtx(path: str, source: str, problem: Callable[[str, str], None]) -> Iterator[RawEvent]:
     """Every readable record of an EVTX file, in file order."""
+    try:
+        with open(path, "rb") as f:
+            check_header(f.read(128), os.fstat(f.fileno()).st_size, source, problem)
+    except OSError as exc:
+        problem(source, f"cannot read the header: {exc}")
     try:
         parser = evtx.PyEvtxParser(path, number_of_threads=1, skip_errors=True)
     except (OSError, RuntimeError) as exc:

@@ -42,9 +42,10 @@ _SIGNER_KEYS = ("PublisherName", "IssuerName", "PublisherTBSHash", "IssuerTBSHas
 MAX_JSON_DOCUMENT = 512 * 1024 * 1024
 """A JSON array is parsed whole; beyond this, export NDJSON (one row per line) instead."""
 MAX_FIELD = 1 << 20
+_WRAPPERS = ("Results", "results", "value", "rows", "Rows")
 
 
-def _text_stream(stream: BinaryIO) -> io.TextIOBase:
+def _text_stream(stream: BinaryIO) -> io.TextIOWrapper:
     head = stream.read(4)
     stream.seek(0)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -124,6 +125,15 @@ def read_table(
 ) -> Iterator[RawEvent]:
     """Every row of a CSV or JSON export, in file order (CSV and NDJSON are streamed)."""
     text = _text_stream(stream)
+    try:
+        yield from _read_text(text, source, problem)
+    finally:
+        text.detach()  # the caller owns (and closes) the binary stream
+
+
+def _read_text(
+    text: io.TextIOWrapper, source: str, problem: Callable[[str, str], None]
+) -> Iterator[RawEvent]:
     first_line = text.readline()
     while first_line and not first_line.strip():
         first_line = text.readline()
@@ -133,7 +143,7 @@ def read_table(
             row = json.loads(head)
         except ValueError:
             row = None
-        if isinstance(row, dict):
+        if isinstance(row, dict) and not any(isinstance(row.get(k), list) for k in _WRAPPERS):
             yield from _read_ndjson(itertools.chain([first_line], text), source, problem)
             return
     if head.startswith(("[", "{")):
@@ -176,7 +186,7 @@ def _read_json(
     if isinstance(parsed, list):
         rows = parsed
     elif isinstance(parsed, dict):
-        for key in ("Results", "results", "value", "rows", "Rows"):
+        for key in _WRAPPERS:
             if isinstance(parsed.get(key), list):
                 rows = parsed[key]
                 break
