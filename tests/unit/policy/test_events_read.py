@@ -209,7 +209,8 @@ XML_EVENTS = f"""<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/e
 <TimeCreated SystemTime="2021-12-27T19:58:05.0190333Z"/><EventRecordID>193</EventRecordID>
 <Correlation ActivityID="{{{ACT}}}"/><Computer>DESKTOP-7E3E45C</Computer></System>
 <EventData><Data Name="File Name">\\Device\\HarddiskVolume3\\Windows\\System32\\scrobj.dll</Data>
-<Data Name="SHA1 Hash">{SHA1.hex().upper()}</Data><Data Name="SHA256 Hash">{SHA256.hex().upper()}</Data>
+<Data Name="SHA1 Hash">{SHA1.hex().upper()}</Data>
+<Data Name="SHA256 Hash">{SHA256.hex().upper()}</Data>
 <Data Name="SI Signing Scenario">1</Data><Data Name="OriginalFileName">scrobj.dll</Data>
 <Data Name="FileVersion">5.812.10240.16384</Data></EventData></Event>
 <Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>
@@ -361,9 +362,39 @@ def test_defender_json_array_and_ndjson(tmp_path: Path) -> None:
 
 
 def test_log_analytics_workbook_rows_carry_their_signer_inline(tmp_path: Path) -> None:
-    header = "Action,AffectedFile,SHA1_Hash,SHA256_Hash,PublisherName,IssuerName,PublisherTBSHash,IssuerTBSHash,OriginalFileName,FileVersion,PolicyGUID"
-    row = f"Audited,C:\\App\\app.exe,{SHA1.hex()},{SHA256.hex()},Contoso,Contoso CA,{PUB_TBS.hex()},{ISS_TBS.hex()},app.exe,1.2.3.4,{{A244370E-44C9-4C06-B551-F6016E563076}}"
-    unsigned = f"Blocked,C:\\App\\tool.exe,{SHA1.hex()},{hashlib.sha256(b'tool').hexdigest()},,,,,tool.exe,1.0.0.0,{{x}}"
+    header = ",".join(
+        [
+            "Action",
+            "AffectedFile",
+            "SHA1_Hash",
+            "SHA256_Hash",
+            "PublisherName",
+            "IssuerName",
+            "PublisherTBSHash",
+            "IssuerTBSHash",
+            "OriginalFileName",
+            "FileVersion",
+            "PolicyGUID",
+        ]
+    )
+    guid = "{A244370E-44C9-4C06-B551-F6016E563076}"
+    row = ",".join(
+        [
+            "Audited",
+            "C:\\App\\app.exe",
+            SHA1.hex(),
+            SHA256.hex(),
+            "Contoso",
+            "Contoso CA",
+            PUB_TBS.hex(),
+            ISS_TBS.hex(),
+            "app.exe",
+            "1.2.3.4",
+            guid,
+        ]
+    )
+    tool = hashlib.sha256(b"tool").hexdigest()
+    unsigned = f"Blocked,C:\\App\\tool.exe,{SHA1.hex()},{tool},,,,,tool.exe,1.0.0.0,{guid}"
     path = tmp_path / "workbook.csv"
     path.write_text("\n".join([header, row, unsigned]) + "\n")
     found = read_events([str(path)])
