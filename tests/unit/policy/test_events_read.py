@@ -393,8 +393,8 @@ def test_log_analytics_workbook_rows_carry_their_signer_inline(tmp_path: Path) -
             guid,
         ]
     )
-    tool = hashlib.sha256(b"tool").hexdigest()
-    unsigned = f"Blocked,C:\\App\\tool.exe,{SHA1.hex()},{tool},,,,,tool.exe,1.0.0.0,{guid}"
+    tool_hash = hashlib.sha256(b"tool").hexdigest()
+    unsigned = f"Blocked,C:\\App\\tool.exe,{SHA1.hex()},{tool_hash},,,,,tool.exe,1.0.0.0,{guid}"
     path = tmp_path / "workbook.csv"
     path.write_text("\n".join([header, row, unsigned]) + "\n")
     found = read_events([str(path)])
