@@ -21,6 +21,7 @@ templates of Microsoft-Windows-CodeIntegrity and Microsoft-Windows-AppLocker):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -163,6 +164,7 @@ class Fields:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold(name: str) -> str:
     return name.replace(" ", "").replace("_", "").casefold()
 
@@ -214,10 +216,11 @@ class Collector:
         activity = self._activity(raw.activity_id)
         if raw.event_id in SIGNATURE_IDS:
             notes: list[str] = []
-            signer = _signer(Fields(raw), notes)
+            fields = Fields(raw)
+            signer = _signer(fields, notes)
             for n in notes:
                 self.problem(raw.source, n)
-            count = _int(Fields(raw).get("TotalSignatureCount"))
+            count = _int(fields.get("TotalSignatureCount"))
             if activity is None:
                 self.problem(
                     raw.source, "signature information without a correlation ActivityID: ignored"

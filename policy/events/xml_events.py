@@ -1,5 +1,5 @@
 """Windows event XML -> ``RawEvent``: exports (``wevtutil qe … /f:xml``, ``Get-WinEvent |
-ForEach-Object ToXml()``) and the per-record XML the EVTX reader renders.
+ForEach-Object ToXml()``).
 
 An export is a run of ``<Event>`` elements, with or without an ``<Events>`` root; both are read
 as a stream (``XMLPullParser``), each event cleared once read, so memory does not grow with the
@@ -140,11 +140,3 @@ def read_xml_export(
                 "after it were not read",
             )
             return
-
-
-def parse_record_xml(text: str, source: str) -> RawEvent | None:
-    """One record's XML (as the EVTX reader renders it)."""
-    if "<!DOCTYPE" in text.upper():
-        return None
-    elem = ET.fromstring(text)  # noqa: S314 - one record rendered by the EVTX parser, no DTD
-    return raw_event(elem, source)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pefile  # the version-resource oracle
 import pytest
 
+from fixtures.evtx_writer import LogEvent, audit_event, signature_event, write_evtx
 from tests.conftest import FIXTURES, require_tool
-from tests.support.evtx_writer import LogEvent, audit_event, signature_event, write_evtx
 
 PKI = FIXTURES / "pki"
 BASE_ID = "{5D3C6E1F-0A2B-4C3D-8E9F-102132435465}"

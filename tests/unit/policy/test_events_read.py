@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.evtx_writer import LogEvent, audit_event, signature_event, write_evtx
 from policy.events import EventKind, read_events
 from policy.events.normalize import Collector, windows_path
 from policy.events.records import RawEvent
-from tests.support.evtx_writer import LogEvent, audit_event, signature_event, write_evtx
 
 SHA1 = hashlib.sha1(b"app").digest()
 SHA256 = hashlib.sha256(b"app").digest()
