@@ -15,8 +15,7 @@ from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import policy_app
 from inspector.pipeline import policies
 from inspector.pipeline.policies import GenerateResult, ShowReport
-from policy.errors import PolicyValidationError
-from policy.signers import SignerLevel
+from policy import PolicyValidationError, SignerLevel
 
 
 def register(app: typer.Typer) -> None:
