@@ -9,11 +9,12 @@ settings of section 3.3 item 7). Callers use the names below.
 
 from policy.binary.decode import DecompiledPolicy, decompile_policy
 from policy.binary.encode import compile_policy
-from policy.binary.layout import DEFAULT_FORMAT, SUPPORTED_FORMATS
+from policy.binary.layout import DEFAULT_FORMAT, MAX_BINARY_BYTES, SUPPORTED_FORMATS
 from policy.binary.ordering import legacy_sort
 
 __all__ = [
     "DEFAULT_FORMAT",
+    "MAX_BINARY_BYTES",
     "SUPPORTED_FORMATS",
     "DecompiledPolicy",
     "compile_policy",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from policy.binary.layout import (
     DEFAULT_MIN_HASH,
     HEADER_SIZE,
+    MAX_BINARY_BYTES,
     NO_VERSION,
     SUPPORTED_FORMATS,
     Reader,
@@ -64,6 +65,11 @@ def _scenario_id(value: int, used: set[str]) -> str:
 
 def decompile_policy(data: bytes, source: str = "<binary policy>") -> DecompiledPolicy:
     """Read a raw (unsigned) binary policy back into a model; IDs and names are regenerated."""
+    if len(data) > MAX_BINARY_BYTES:
+        raise PolicyInputError(
+            f"{source}: {len(data):,} bytes is more than the {MAX_BINARY_BYTES:,} a binary policy "
+            "may have; this is not a policy"
+        )
     r = Reader(data, source)
     fmt = r.u32()
     if fmt not in SUPPORTED_FORMATS:

@@ -20,6 +20,8 @@ from policy.validate import parse_guid, parse_version
 SUPPORTED_FORMATS = (7, 8)
 DEFAULT_FORMAT = 8
 HEADER_SIZE = 0x40
+MAX_BINARY_BYTES = 32 * 1024 * 1024
+"""Largest binary policy read: Microsoft's 1869-rule block list compiles to 240 KB."""
 DEFAULT_MIN_HASH = 0x800C  # CALG_SHA_256
 NO_VERSION = 0xFFFFFFFFFFFFFFFF
 KIND_CODE = {FileRuleKind.DENY: 0, FileRuleKind.ALLOW: 1, FileRuleKind.FILE_ATTRIB: 2}

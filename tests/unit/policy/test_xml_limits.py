@@ -1,4 +1,4 @@
-"""Hostile policy XML (issue 11, items 11 and 13): depth, DTDs, size, element count, encodings.
+"""Hostile policy files (issue 11 items 11, 13): XML depth, DTDs, sizes, element count, encodings.
 
 Every refusal is a ``PolicyInputError`` (exit 3) naming the file and the line; nothing recurses
 without bound, nothing expands entities. The accepted encodings must give the same model as the
@@ -139,3 +139,11 @@ def test_encoding_errors_name_file_and_line(data: bytes, fragment: str) -> None:
         read_policy_xml(data, "enc.xml")
     assert str(info.value).startswith("enc.xml: line")
     assert fragment in str(info.value)
+
+
+def test_a_binary_over_the_size_limit_is_refused_before_reading() -> None:
+    from policy.binary import MAX_BINARY_BYTES, decompile_policy
+
+    data = b"\x08\x00\x00\x00" + b"\x00" * MAX_BINARY_BYTES
+    with pytest.raises(PolicyInputError, match=r"huge\.cip: .* bytes is more than"):
+        decompile_policy(data, "huge.cip")
