@@ -20,13 +20,16 @@ from cdf.builder import DEFAULT_OS_ATTRIBUTE, FILE_ATTRIBUTE_FLAGS
 from inspector.pipeline.catalogs import resolve_time
 from inspector.pipeline.files import write_atomically
 from inspector.pipeline.policies import load_policy, save_policy_xml
-from policy import generate
-from policy.errors import PolicyInputError
-from policy.events import CiEvent, EventSet, read_events
-from policy.events.normalize import APPLOCKER_IDS
-from policy.events.rules import EventRule, RuleLevel, rules_from_events
-from policy.model import SiPolicy
-from policy.validate import Issue
+from policy import Issue, PolicyInputError, SiPolicy, new_policy
+from policy.events import (
+    APPLOCKER_IDS,
+    CiEvent,
+    EventRule,
+    EventSet,
+    RuleLevel,
+    read_events,
+    rules_from_events,
+)
 
 SCHEMA_VERSION = 1
 
@@ -170,7 +173,7 @@ def policy_from_events(
         reasons = "; ".join(f"{p}: {r}" for p, r in events.failed_inputs)
         raise CatalogInputError(f"no events could be read ({reasons})")
     policy_name = name or f"{output.stem} (from events)"
-    start = generate.new_policy(
+    start = new_policy(
         "supplemental" if base_policy_id else "audit",
         name=policy_name,
         policy_id=policy_id,
