@@ -40,4 +40,4 @@ if [ ! -f "$stamp" ]; then
 fi
 echo "== min-deps: $(echo $floors)"
 exec "$venv/bin/python" -m pytest -p no:cacheprovider -q \
-  tests/unit/inspector tests/test_readme.py "$@"
+  tests/unit/inspector tests/unit/policy/test_events_read.py tests/test_readme.py "$@"

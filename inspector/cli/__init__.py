@@ -15,6 +15,7 @@ import typer.core
 from inspector import __version__
 from inspector.cli import (
     commands_catalog,
+    commands_events,
     commands_hash,
     commands_policy,
     commands_sign,
@@ -65,13 +66,27 @@ commands_catalog.register(app)
 commands_sign.register(app)
 commands_policy.register(app)
 commands_trace.register(app)
+commands_events.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")
-for _group in (app, catalog_app, policy_app):
-    for _info in _group.registered_commands:
-        if _info.cls is None or _info.cls is typer.core.TyperCommand:
-            _info.cls = InspectorCommand
+
+
+def _use_plain_help(group: typer.Typer) -> None:
+    """Every command and sub-group, wherever registered, gets the plain help classes."""
+    for command in group.registered_commands:
+        if command.cls is None or command.cls is typer.core.TyperCommand:
+            command.cls = InspectorCommand
+    for sub in group.registered_groups:
+        if sub.typer_instance is None:
+            continue
+        info = sub.typer_instance.info
+        if not isinstance(info.cls, type) or info.cls is typer.core.TyperGroup:
+            info.cls = InspectorGroup
+        _use_plain_help(sub.typer_instance)
+
+
+_use_plain_help(app)
 
 
 def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
