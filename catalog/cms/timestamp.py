@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from catalog.asn1.der import TAG_SEQUENCE, children, read_tlv
-from catalog.cms.keys import eku_problem
+from catalog.cms.chain import eku_problem
 from catalog.cms.signed_data import check_signer_info, parse_signed_data
 from catalog.errors import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
 
