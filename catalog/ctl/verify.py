@@ -26,20 +26,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.asn1.oids import OID_CTL, OID_MS_RFC3161_TIMESTAMP
-from catalog.cms.chain import (
+from catalog.asn1 import OID_CTL, OID_MS_RFC3161_TIMESTAMP
+from catalog.cms import (
     REVOCATION_OFF,
+    CheckedSignerInfo,
     Crl,
     Purpose,
+    TimestampInfo,
     certificate_names,
-    validate_chain,
-)
-from catalog.cms.chain import TrustStatus as TrustStatus
-from catalog.cms.signed_data import (
-    CheckedSignerInfo,
     check_signer_info,
+    validate_chain,
+    verify_token,
 )
-from catalog.cms.timestamp import TimestampInfo, verify_token
+from catalog.cms import TrustStatus as TrustStatus
 from catalog.ctl.build import v1_identifier
 from catalog.ctl.read import CatalogEntry, MemberType, ParsedCatalog
 from catalog.errors import CatalogError, CatalogVerificationError

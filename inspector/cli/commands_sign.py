@@ -14,10 +14,9 @@ from pathlib import Path
 
 import typer
 
-from catalog.asn1.x509 import TbsHash
-from catalog.cms.keys import PasswordRequiredError, SigningIdentity
-from catalog.cms.signed_data import SignOptions
-from catalog.ctl.verify import MemberStatus
+from catalog.asn1 import TbsHash
+from catalog.cms import PasswordRequiredError, SigningIdentity, SignOptions
+from catalog.ctl import MemberStatus
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
 from inspector.cli.options import parse_iso_time

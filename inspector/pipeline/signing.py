@@ -13,25 +13,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.asn1.oids import OID_CTL
-from catalog.asn1.x509 import TbsHash, certificates_in, tbs_hash_of
-from catalog.cms.chain import Crl, load_crls
-from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
-from catalog.cms.signed_data import (
+from catalog import CatalogError, CatalogInputError
+from catalog.asn1 import OID_CTL, TbsHash, certificates_in, tbs_hash_of
+from catalog.cms import (
+    Crl,
+    Rfc3161Timestamper,
+    SigningIdentity,
     SignOptions,
+    Transport,
+    http_transport,
+    identity_from_pem,
+    identity_from_pfx,
+    load_crls,
     parse_signed_data,
+    preflight,
     resign,
 )
-from catalog.cms.timestamp import Rfc3161Timestamper, Transport, http_transport
-from catalog.ctl.read import ctl_subject_count, parse_catalog
-from catalog.ctl.verify import (
+from catalog.ctl import (
     MembershipVerdict,
     SignatureVerdict,
     check_members,
+    ctl_subject_count,
+    parse_catalog,
     verify_signature,
 )
-from catalog.errors import CatalogError, CatalogInputError
-from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
+from catalog.pe import HashOptions, HashProgress, hash_paths
 from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
