@@ -262,3 +262,30 @@ def test_missing_crl_makes_revocation_unknown() -> None:
     )
     assert verdict.trust is TrustStatus.INVALID
     assert any("revocation unknown" in p for p in verdict.problems)
+
+
+def test_lifetime_signing_checks_validity_now_not_at_signing_time() -> None:
+    """Windows: a lifetimeSigning leaf's signatures expire with it, whatever the signing time."""
+    from tests.support.chains import ChainCase, issue
+
+    ends = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)  # after SIGNING_TIME
+    cert, key = issue(
+        pki().issuing,
+        "Lifetime Signing Leaf",
+        0x7400,
+        ca=False,
+        eku=(x509.oid.ExtendedKeyUsageOID.CODE_SIGNING, LIFETIME_SIGNING),
+        not_after=ends,
+    )
+    case = ChainCase("lifetime", cert, key, (pki().issuing.cert,), True)
+    parsed = parse_catalog(signed_catalog(case), "l.cat")
+    before = verify_signature(
+        parsed, "l.cat", [root_der()], now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    )
+    assert before.trust is TrustStatus.TRUSTED, before.problems
+    assert before.time_source == "now (lifetime signing)"
+    after = verify_signature(
+        parsed, "l.cat", [root_der()], now=dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+    )
+    assert after.trust is TrustStatus.INVALID
+    assert any("is expired" in p for p in after.problems), after.problems
