@@ -314,16 +314,34 @@ def _reason(text: str) -> str:
     return text.replace("candidates exhausted: ", "no valid path: ")
 
 
-def _explained(why: str, names: Sequence[x509.Certificate], when: dt.datetime) -> list[str]:
-    """The validator's reason, with the dates spelled out when it is about validity."""
+def _explained(
+    why: str, names: Sequence[x509.Certificate], when: dt.datetime, purpose: Purpose
+) -> list[str]:
+    """The validator's reason, with the dates spelled out when it is about validity and the
+    offending issuer named when the validator only says that no path was valid."""
     if "not valid at validation time" in why:
         dated = validity_problems(names, when)
         if dated:
             return dated
     if why.startswith("no valid path") and len(names) > 1:
-        # The validator does not say which issuer broke the rule: show the path by names.
-        why += f" (path by names: {' <- '.join(_subject(c) for c in names)})"
+        culprit = _first_bad_issuer(names, when, purpose)
+        if culprit is not None:
+            why += f" (the issuer at fault: {_subject(culprit)!r})"
+        why += f"; path by names: {' <- '.join(_subject(c) for c in names)}"
     return [why]
+
+
+def _first_bad_issuer(
+    names: Sequence[x509.Certificate], when: dt.datetime, purpose: Purpose
+) -> x509.Certificate | None:
+    """The lowest issuer that, taken as the anchor, already makes the path fail: the validator
+    checks an anchor's own CA rules and path length like any issuer's."""
+    leaf = names[0]
+    for k in range(1, len(names)):
+        _, why = _library_check(leaf, names[1:k], [names[k]], when, purpose)
+        if why is not None:
+            return names[k]
+    return None
 
 
 def _self_signed_root_leaf(
@@ -425,7 +443,7 @@ def _validate(
     elif reached:
         path, why = _library_check(leaf, pool, anchors, when, purpose)
         if why is not None:
-            problems += _explained(why, names, when)
+            problems += _explained(why, names, when, purpose)
     else:
         # Not anchored: still say what is structurally wrong below the last certificate found,
         # validating against it as a provisional anchor.
@@ -433,7 +451,7 @@ def _validate(
         if len(names) > 1:
             _, why = _library_check(leaf, names[1:-1], [top], when, purpose)
             if why is not None:
-                problems += _explained(why, names, when)
+                problems += _explained(why, names, when, purpose)
         else:
             problems += validity_problems([leaf], when)
             if not has_eku(leaf, purpose):

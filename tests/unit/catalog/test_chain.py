@@ -49,6 +49,12 @@ WHY = {
     "unknown-critical": "1.3.6.1.4.1.55555.1",
 }
 
+CULPRIT = {
+    "leaf-issued": "issuer at fault: 'CN=Inspector Test Code Signing,",
+    "ca-no-keycertsign": "issuer at fault: 'CN=CA Without KeyCertSign,",
+    "pathlen-exceeded": "issuer at fault: 'CN=Inspector Test Issuing CA,",
+}
+
 
 def test_good_chain_is_trusted_and_says_revocation_was_not_checked() -> None:
     verdict = verify_signature(
@@ -67,6 +73,8 @@ def test_broken_chain_is_invalid_with_its_reason(name: str) -> None:
     assert verdict.trust is TrustStatus.INVALID, verdict
     assert not verdict.ok
     assert any(WHY[name] in p for p in verdict.problems), verdict.problems
+    if name in CULPRIT:
+        assert any(CULPRIT[name] in p for p in verdict.problems), verdict.problems
 
 
 @pytest.mark.parametrize("name", BAD)
