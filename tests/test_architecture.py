@@ -33,6 +33,8 @@ QUARANTINE: dict[str, tuple[str, ...]] = {
     "oscrypto": (),
     "watchdog": ("tracer/sources/watch.py",),
     "psutil": ("tracer/sources/processes.py",),
+    "evtx": ("policy/events/evtx_log.py", "bench/"),
+    "Evtx": ("bench/",),
     "typer": ("inspector/cli/",),
     "rich": ("inspector/cli/",),
     "click": ("inspector/cli/",),

@@ -148,6 +148,10 @@ class CertificateInfo:
     der: bytes
     subject: str
     """The subject, human-friendly (``Common Name: X, Organization: Y``)."""
+    issuer: str
+    """The issuer, human-friendly."""
+    issuer_common_name: str
+    """The issuer's first common name, ``""`` when it has none."""
     common_name: str
     """The subject's first common name, ``""`` when it has none (what CertPublisher names)."""
     subject_key: str
@@ -156,6 +160,8 @@ class CertificateInfo:
     """The issuer Name normalised the same way: ``a.issuer_key == b.subject_key`` chains names."""
     self_issued: bool
     """Subject equals issuer (a root, or a self-signed leaf)."""
+    ca: bool
+    """basicConstraints says cA (a CA certificate)."""
     key_algorithm: str
     """``rsa``, ``ec``, ``dsa``, ..."""
     utf8_name_fields: tuple[str, ...]
@@ -163,14 +169,20 @@ class CertificateInfo:
     signers)."""
 
 
+def _first_cn(name: Any) -> str:
+    cn = name.native.get("common_name")
+    if isinstance(cn, list):
+        cn = cn[0]
+    return cn if isinstance(cn, str) else ""
+
+
 def certificate_info(der: bytes, source: str) -> CertificateInfo:
     """Decode ``der`` fully; ``CatalogInputError`` naming ``source`` when it is no certificate."""
     try:
         cert = x509.Certificate.load(der)
         cert.native  # noqa: B018 - force a full parse so malformed input fails here
-        cn = cert.subject.native.get("common_name")
-        if isinstance(cn, list):
-            cn = cn[0]
+        cn = _first_cn(cert.subject)
+        issuer_cn = _first_cn(cert.issuer)
         utf8 = [
             attr["type"].native
             for name in (cert.subject, cert.issuer)
@@ -181,10 +193,13 @@ def certificate_info(der: bytes, source: str) -> CertificateInfo:
         return CertificateInfo(
             der=der,
             subject=str(cert.subject.human_friendly),
-            common_name=cn if isinstance(cn, str) else "",
+            issuer=str(cert.issuer.human_friendly),
+            issuer_common_name=issuer_cn,
+            common_name=cn,
             subject_key=cert.subject.hashable,
             issuer_key=cert.issuer.hashable,
             self_issued=cert.self_signed != "no",
+            ca=bool(cert.ca),
             key_algorithm=str(cert.public_key.algorithm),
             utf8_name_fields=tuple(utf8),
         )
