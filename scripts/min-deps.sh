@@ -21,8 +21,8 @@ for dep in deps:
     print(f"{m.group(1)}=={m.group(2)}")
 PY
 )"
-# The test runner itself at the versions the suite pins (constraints.txt).
-tools="$(grep -iE '^(pytest|pluggy|iniconfig|hypothesis|sortedcontainers|packaging)==' constraints.txt)"
+# The test runner and the test oracles (signify) at the versions the suite pins (constraints.txt).
+tools="$(grep -iE '^(pytest|pluggy|iniconfig|hypothesis|sortedcontainers|packaging|signify)==' constraints.txt)"
 stamp="$venv/.installed-$(printf '%s\n%s\n' "$floors" "$tools" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   rm -rf "$venv"

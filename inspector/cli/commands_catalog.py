@@ -14,10 +14,8 @@ from typing import Any
 
 import typer
 
-from catalog.ctl.build import FLAG_BASE64
-from catalog.ctl.read import CatalogEntry, display_value
-from cdf.errors import CdfInputError
-from cdf.parser import parse_attribute_text
+from catalog.ctl import FLAG_BASE64, CatalogEntry, display_value
+from cdf import CdfInputError, parse_attribute_text
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
 from inspector.cli.options import MAX_WORKERS, parse_iso_time

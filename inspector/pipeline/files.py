@@ -21,8 +21,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from catalog.errors import CatalogEnvironmentError, CatalogInputError
-from catalog.records import FileFailure
+from catalog import CatalogEnvironmentError, CatalogInputError, FileFailure
 
 MiB = 1024 * 1024
 

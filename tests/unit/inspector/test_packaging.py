@@ -24,7 +24,7 @@ def _direct() -> dict[str, str]:
 def test_every_imported_third_party_package_is_declared() -> None:
     """rich is imported by the CLI (progress bars) and must not arrive only through typer."""
     declared = _direct()
-    for name in ("rich", "typer", "cryptography", "asn1crypto", "pefile", "psutil", "signify"):
+    for name in ("rich", "typer", "cryptography", "asn1crypto", "pefile", "psutil", "watchdog"):
         assert name in declared, f"{name} is imported but not declared"
 
 
