@@ -258,3 +258,78 @@ class DigestSession:
             entries.append((end, bytes(alg.digest_size)))
             tables[alg] = PageHashTable(alg, tuple(entries))
         return tables
+
+
+def digest_buffer(
+    view: memoryview,
+    algorithms: frozenset[HashAlgorithm],
+    layout: PeLayout | None = None,
+    *,
+    page_hashes: bool = True,
+    page_tables: bool = True,
+    keep_certificate_table: bool = True,
+    certificate_table_limit: int = 16 << 20,
+    flat: bool = True,
+) -> DigestResults:
+    """What a ``DigestSession`` fed ``view`` computes, for a file held whole in memory.
+
+    Each range goes to hashlib in one call, with none of the session's bookkeeping: for the
+    small files that make up most of a Windows image, that bookkeeping costs more than hashing.
+    """
+    algs = tuple(sorted(algorithms, key=lambda a: a.value))
+    news = [_CONSTRUCTORS[alg] for alg in algs]
+    flat_digests: dict[HashAlgorithm, bytes] = {}
+    if flat:
+        flat_digests = {alg: new(view).digest() for alg, new in zip(algs, news, strict=True)}
+    authenticode: dict[HashAlgorithm, bytes] = {}
+    first_pages: dict[HashAlgorithm, bytes] = {}
+    tables: dict[HashAlgorithm, PageHashTable] = {}
+    certificate = None
+    if layout is not None:
+        image_ranges = layout.image_ranges()
+        padding = _ZEROS[: layout.image_padding]
+        paged = page_hashes and layout.page_hash_problem is None
+        header_ranges = layout.header_page_ranges() if paged else ()
+        header_short = _ZEROS[: PAGE_SIZE - layout.size_of_headers] if paged else b""
+        for alg, new in zip(algs, news, strict=True):
+            h = new()
+            for start, end in image_ranges:
+                h.update(view[start:end])
+            if padding:
+                h.update(padding)
+            authenticode[alg] = h.digest()
+            if paged:
+                h = new()
+                for start, end in header_ranges:
+                    h.update(view[start:end])
+                h.update(header_short)
+                first_pages[alg] = h.digest()
+                if page_tables:
+                    tables[alg] = _table(view, layout, alg, new, first_pages[alg])
+        if keep_certificate_table and layout.signed:
+            start = layout.cert_table_offset
+            kept = min(layout.cert_table_size, certificate_table_limit)
+            certificate = bytes(view[start : start + kept])
+    return DigestResults(flat_digests, authenticode, tables, certificate, first_pages)
+
+
+def _table(
+    view: memoryview,
+    layout: PeLayout,
+    alg: HashAlgorithm,
+    new: Callable[..., hashlib._Hash],
+    first_page: bytes,
+) -> PageHashTable:
+    entries: list[tuple[int, bytes]] = [(0, first_page)]
+    for start, length in layout.page_runs():
+        end = start + length
+        for offset in range(start, end, PAGE_SIZE):
+            stop = offset + PAGE_SIZE
+            if stop <= end:
+                entries.append((offset, new(view[offset:stop]).digest()))
+            else:
+                h = new(view[offset:end])
+                h.update(_ZEROS[: stop - end])
+                entries.append((offset, h.digest()))
+    entries.append((layout.page_table_end(), bytes(alg.digest_size)))
+    return PageHashTable(alg, tuple(entries))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from catalog.errors import CatalogEnvironmentError, CatalogError, CatalogInputError
-from catalog.pe.digests import CHUNK_SIZE, DigestResults, DigestSession
+from catalog.pe.digests import CHUNK_SIZE, DigestResults, DigestSession, digest_buffer
 from catalog.pe.headers import Parsed, parse_layouts
 from catalog.pe.layout import (
     BytesLike,
@@ -122,13 +122,30 @@ def _feed_buffer(session: DigestSession, view: memoryview) -> None:
         session.feed(view[start : start + CHUNK_SIZE])
 
 
+DIRECT_LIMIT = 4 << 20
+"""In-memory files up to this size are hashed range by range (``digest_buffer``); larger ones
+through a ``DigestSession`` in cache-sized chunks."""
+
+
 def _hash_classified(
     data: BytesLike, path: str, classified: _Classified, opts: HashOptions
 ) -> FileDigests:
     view = memoryview(data).cast("B")
-    session = _session(len(view), classified, opts)
-    _feed_buffer(session, view)
-    return _assemble(path, len(view), classified, session.finish(), opts, data)
+    if len(view) <= DIRECT_LIMIT:
+        results = digest_buffer(
+            view,
+            opts.algorithms,
+            classified.layout,
+            page_hashes=opts.page_hashes,
+            page_tables=opts.page_tables,
+            keep_certificate_table=opts.signature,
+            flat=opts.flat or classified.layout is None,
+        )
+    else:
+        session = _session(len(view), classified, opts)
+        _feed_buffer(session, view)
+        results = session.finish()
+    return _assemble(path, len(view), classified, results, opts, data)
 
 
 def hash_buffer(

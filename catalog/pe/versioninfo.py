@@ -14,6 +14,7 @@ Best effort: malformed resources give a note, never an exception.
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 from catalog.pe.layout import BytesLike, PeLayout, Section
@@ -46,19 +47,31 @@ class _MalformedError(Exception):
 class _Image:
     """RVA -> bytes over the file content, the way the loader maps sections (headers otherwise)."""
 
-    __slots__ = ("data", "sections", "size")
+    __slots__ = ("buffer", "data", "last", "sections", "size")
 
-    def __init__(self, data: memoryview, sections: tuple[Section, ...]) -> None:
-        self.data = data
-        self.size = len(data)
+    def __init__(
+        self, buffer: bytes | bytearray | mmap.mmap, sections: tuple[Section, ...]
+    ) -> None:
+        self.buffer = buffer
+        self.data = memoryview(buffer)
+        self.size = len(buffer)
         self.sections = sections
+        self.last: Section | None = None
 
     def _section(self, rva: int) -> Section | None:
+        last = self.last
+        if last is not None and self._contains(last, rva):
+            return last
         for s in self.sections:
-            extent = max(s.virtual_size, s.size_of_raw_data)
-            if s.virtual_address <= rva < s.virtual_address + extent:
+            if self._contains(s, rva):
+                self.last = s
                 return s
         return None
+
+    @staticmethod
+    def _contains(s: Section, rva: int) -> bool:
+        extent = max(s.virtual_size, s.size_of_raw_data)
+        return s.virtual_address <= rva < s.virtual_address + extent
 
     def offset(self, rva: int) -> int:
         s = self._section(rva)
@@ -79,23 +92,41 @@ class _Image:
         end = min(start + length, s.pointer_to_raw_data + s.size_of_raw_data)
         return self.data[start:end] if end > start else self.data[0:0]
 
+    def span(self, rva: int, length: int) -> tuple[int, int]:
+        """File offsets ``[start, end)`` of up to ``length`` bytes at ``rva`` (cut as ``read``)."""
+        s = self._section(rva)
+        if s is None:
+            if rva < self.size:
+                return rva, min(rva + length, self.size)
+            raise _MalformedError(f"RVA {rva:#x} is outside every section and the file")
+        start = rva - s.virtual_address + s.pointer_to_raw_data
+        end = min(start + length, s.pointer_to_raw_data + s.size_of_raw_data, self.size)
+        return start, max(start, end)
+
     def unicode(self, rva: int, max_units: int = _MAX_STRING_UNITS) -> str:
         """A NUL-terminated UTF-16LE string of at most ``max_units`` code units."""
         if max_units == 0:
             return ""
-        raw = self.read(rva, 2 * max_units)
-        units = len(raw) // 2
-        for i in range(units):
-            if raw[2 * i] == 0 and raw[2 * i + 1] == 0:
-                units = i
-                break
-        return _decode(raw[: 2 * units])
+        start, end = self.span(rva, 2 * max_units)
+        find = self.buffer.find
+        stop = find(b"\0\0", start, end)
+        while stop >= 0 and (stop - start) % 2:
+            stop = find(b"\0\0", stop + 1, end)
+        if stop < 0:
+            stop = start + ((end - start) & ~1)
+        return _decode(bytes(self.buffer[start:stop]))
 
 
-def _decode(raw: memoryview) -> str:
+def _decode(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-16-le")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and len(text) * 2 == len(raw):
+        return text  # no surrogate pairs: the same as reading unit by unit
     # One character per UTF-16 unit (surrogate pairs are not combined), as pefile reads them.
-    text = "".join(map(chr, struct.unpack(f"<{len(raw) // 2}H", raw)))
-    return text.encode("utf-8", "backslashreplace").decode("utf-8", "replace")
+    units = "".join(map(chr, struct.unpack(f"<{len(raw) // 2}H", raw)))
+    return units.encode("utf-8", "backslashreplace").decode("utf-8", "replace")
 
 
 def _align(offset: int, base: int) -> int:
@@ -107,7 +138,8 @@ def read_version_strings(data: BytesLike, layout: PeLayout) -> tuple[PeMetadata 
     """``(metadata, None)``; ``(None, None)`` without a version resource; ``(None, why)``."""
     if layout.resource_rva == 0:
         return None, None
-    image = _Image(memoryview(data).cast("B"), layout.sections)
+    buffer = data if isinstance(data, bytes | bytearray | mmap.mmap) else bytes(data)
+    image = _Image(buffer, layout.sections)
     try:
         blocks = _version_blocks(image, layout.resource_rva)
         found: dict[str, str] = {}
@@ -213,10 +245,10 @@ def _tables(
                 break
             length, value_length, _kind = string
             key = image.unicode(base + entry + _HEADER.size)
-            value_at = _align(2 * (len(key) + 1) + entry + _HEADER.size, base)
-            value = image.unicode(base + value_at, value_length)
+            if key in KEYS:  # other values are never used: not decoded
+                value_at = _align(2 * (len(key) + 1) + entry + _HEADER.size, base)
+                entries[key] = image.unicode(base + value_at, value_length)
             entry = offset + table_length if length == 0 else _align(length + entry, base)
-            entries[key] = value
         following = _align(table_length + offset, base)
         if following == offset:
             return tables

@@ -22,6 +22,7 @@ REAL_PE_DIRS = (
     Path("/usr/lib/x86_64-linux-gnu/wine/i386-windows"),
     Path("/usr/lib/gcc/x86_64-w64-mingw32"),
     Path("/usr/lib/gcc/i686-w64-mingw32"),
+    Path(__file__).resolve().parents[3] / "bench" / "corpus" / "files",  # PyPI wheels' PEs
 )
 
 
@@ -60,7 +61,7 @@ def test_real_pes_agree_with_pefile() -> None:
         for d in REAL_PE_DIRS
         if d.is_dir()
         for p in sorted(d.rglob("*"))
-        if p.is_file() and p.suffix.lower() in (".dll", ".exe", ".sys", ".drv", ".ocx", ".cpl")
+        if p.is_file() and p.suffix.lower() in (".dll", ".exe", ".sys", ".drv", ".pyd", ".cpl")
     ]
     if len(paths) < 20:
         pytest.skip("no Wine or MinGW-w64 PE DLLs installed (apt: wine64, mingw-w64)")
