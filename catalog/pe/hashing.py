@@ -33,7 +33,6 @@ from catalog.pe.layout import (
     PeLayout,
     parse_pe_layout,
 )
-from catalog.pe.metadata import read_metadata
 from catalog.pe.pool import default_workers, run_ordered
 from catalog.pe.signature import decode_certificate_table
 from catalog.pe.versioninfo import read_version_strings
@@ -332,6 +331,9 @@ def _assemble(
         source = metadata_source
         if not isinstance(source, bytes | bytearray | mmap.mmap):
             source = bytes(source)
+        # Imported here: pefile costs every worker process 5 MB and is needed for these only.
+        from catalog.pe.metadata import read_metadata
+
         metadata, _note = read_metadata(source)
     signature = None
     signature_note = None
@@ -415,7 +417,7 @@ def hash_one(path: str, options: HashOptions) -> HashResult:
         return FileFailure(path, f"{path}: out of memory while hashing", "environment")
 
 
-GROUP_BYTES = 16 << 20
+GROUP_BYTES = 4 << 20
 """Inside a batch, files are read, header-parsed together and hashed in groups of at most this
 many bytes (or ``GROUP_FILES`` files): memory per worker stays bounded whatever the batch size."""
 GROUP_FILES = 64
