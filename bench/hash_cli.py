@@ -206,8 +206,8 @@ def inspector_hash(*flags: str) -> Callable[[Path, Path], list[str]]:
 
 def sha_sums(folder: Path, _out: Path) -> list[str]:
     script = (
-        f"find {folder} -type f -print0 | xargs -0 sha1sum; "
-        f"find {folder} -type f -print0 | xargs -0 sha256sum"
+        f"find -L {folder} -type f -print0 | xargs -0 sha1sum; "
+        f"find -L {folder} -type f -print0 | xargs -0 sha256sum"
     )
     return ["sh", "-c", script]
 

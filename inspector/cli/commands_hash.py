@@ -131,7 +131,7 @@ class RecordWriter:
         if self._kind == "text":
             out.write(("\n" if self.count - len(self.failures) else "") + _block(result) + "\n")
         else:
-            record = json.dumps(result.to_dict(page_tables=self._page_tables))
+            record = json_record(result, page_tables=self._page_tables)
             if self._kind == "json":
                 out.write(("," if self.count - len(self.failures) else "") + "\n" + record)
             else:
@@ -154,6 +154,31 @@ class RecordWriter:
                 summary += f", {len(self.failures)} failed"
             out.write(("\n" if done else "") + summary + "\n")
         out.flush()
+
+
+def json_record(result: FileDigests, *, page_tables: bool) -> str:
+    """``json.dumps(result.to_dict(page_tables=...))`` (same object, keys in another order),
+    with page tables rendered straight to text: a large PE has tens of thousands of entries,
+    and one dict per entry costs more than hashing the page."""
+    text = json.dumps(result.to_dict(page_tables=False))
+    if not page_tables:
+        return text
+    parts = [text[:-1]]
+    for alg in HashAlgorithm:
+        table = result.page_table(alg)
+        rendered = "null"
+        if table is not None:
+            rendered = (
+                "["
+                + ", ".join(
+                    f'{{"offset": {offset}, "digest": "{digest.hex().upper()}"}}'
+                    for offset, digest in table.entries
+                )
+                + "]"
+            )
+        parts.append(f', "page_table_{alg.value}": {rendered}')
+    parts.append("}")
+    return "".join(parts)
 
 
 def _names(chosen: frozenset[HashAlgorithm]) -> list[str]:

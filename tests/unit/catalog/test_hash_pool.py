@@ -9,12 +9,14 @@ with per-file failures in place (missing file, FIFO, folder walk failure).
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+import catalog.pe.hashing as hashing
 import catalog.pe.pool as pool
 from catalog.pe.hashing import HashOptions, hash_batch, hash_one, hash_paths, iter_files
 from catalog.records import FileDigests, FileFailure
@@ -77,3 +79,36 @@ def test_batch_function_is_order_preserving_and_never_raises(tree: Path) -> None
     assert isinstance(results[0], FileFailure)
     assert isinstance(results[1], FileFailure)
     assert "is a directory" in results[1].error
+
+
+def test_batch_reports_a_file_that_changes_while_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "app.exe"
+    path.write_bytes((FIXTURES / "pe" / "hello64.exe").read_bytes())
+    real = hashing._read_whole
+
+    def read_then_grow(fd: int, name: str, size: int) -> bytes:
+        data = real(fd, name, size)
+        with open(name, "ab") as f:
+            f.write(b"more")
+        return data
+
+    monkeypatch.setattr(hashing, "_read_whole", read_then_grow)
+    (result,) = hash_batch([str(path)], HashOptions())
+    assert isinstance(result, FileFailure)
+    assert "changed while it was being hashed" in result.error
+
+
+def die_in_a_worker(batch: list[int], options: None) -> list[int]:
+    """Kills the worker process it runs in; returns normally on a thread."""
+    if multiprocessing.parent_process() is not None:
+        os._exit(1)
+    return [n * 2 for n in batch]
+
+
+def test_a_pool_that_breaks_mid_run_finishes_on_threads() -> None:
+    batches = [[i, i + 1] for i in range(0, 12, 2)]
+    done = list(pool.run_ordered(die_in_a_worker, batches, None, workers=2, processes=True))
+    assert [b for b, _ in done] == batches
+    assert [r for _, r in done] == [[n * 2 for n in b] for b in batches]

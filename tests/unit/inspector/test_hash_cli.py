@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from catalog.pe.hashing import hash_file
 from inspector.cli import app
+from inspector.cli.commands_hash import json_record
 from tests.support.synthetic_pe import SyntheticPe
 
 runner = CliRunner()
@@ -114,3 +116,13 @@ def test_progress_can_be_forced_off_a_terminal(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "files" in result.stderr
     assert "8/8" in result.stderr
+
+
+def test_json_record_is_the_records_own_dict(oracle_dir: Path) -> None:
+    """The CLI's fast rendering of page tables parses back to exactly ``to_dict()``."""
+    for name in ("makecat/unsigned.exe", "microsoft/whois.exe"):
+        result = hash_file(oracle_dir / name)
+        for page_tables in (True, False):
+            rendered = json.loads(json_record(result, page_tables=page_tables))
+            assert rendered == result.to_dict(page_tables=page_tables)
+        assert len(json.loads(json_record(result, page_tables=True))["page_table_sha256"]) > 2
