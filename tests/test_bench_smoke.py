@@ -154,5 +154,6 @@ def test_hash_cli_bench_runs_and_checks_outputs(tmp_path: Path, three_files: lis
     assert [(r.workload, r.files) for r in rows] == [("real PEs", 2), ("small-12", 12)]
     for row in rows:
         assert set(row.seconds) == {"limit", *hash_cli.COMMANDS}
-        assert all(v > 0 for v in row.peak_rss_mb.values())
+        # sha-sums on a dozen files may end before the first sample; Python never does
+        assert all(row.peak_rss_mb[m] > 0 for m in hash_cli.COMMANDS if m.startswith("hash"))
     assert "ratio to the limit" in hash_cli.render(rows)
