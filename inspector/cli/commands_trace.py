@@ -17,7 +17,7 @@ import typer
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.progress import FileProgress
 from inspector.pipeline import tracing
-from tracer.session import SessionOptions
+from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
 PROGRESS = "Hashing progress on stderr: files, MB/s, ETA (default: when a terminal)."
