@@ -9,8 +9,7 @@ from typing import TextIO
 
 import typer
 
-from catalog.pe.hashing import HashOptions
-from catalog.records import (
+from catalog import (
     ALL_ALGORITHMS,
     FileDigests,
     FileFailure,
@@ -18,6 +17,7 @@ from catalog.records import (
     HashAlgorithm,
     HashResult,
 )
+from catalog.pe import HashOptions
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.progress import FileProgress
 from inspector.pipeline.hashing import stream_inputs

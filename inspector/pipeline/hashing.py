@@ -6,8 +6,8 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
-from catalog.records import FileDigests, FileFailure, HashResult
+from catalog import FileDigests, FileFailure, HashResult
+from catalog.pe import HashOptions, HashProgress, hash_paths
 
 
 @dataclass(frozen=True, slots=True)
