@@ -163,7 +163,7 @@ import inspector.cli.commands_hash as commands
 def broken(*args, **kwargs):
     raise ZeroDivisionError("a planted bug")
 
-commands.hash_inputs = broken
+commands.stream_inputs = broken
 from inspector.cli import main
 sys.argv[0] = "inspector"
 main()

@@ -116,7 +116,7 @@ def _plant_bug(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("planted")
 
-    monkeypatch.setattr(commands, "hash_inputs", broken)
+    monkeypatch.setattr(commands, "stream_inputs", broken)
 
 
 def test_internal_error_is_70_with_one_line_and_a_hint(
