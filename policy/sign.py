@@ -21,16 +21,19 @@ from asn1crypto import x509 as asn1_x509
 
 from catalog.asn1.der import TAG_OCTET_STRING, der_octet_string, read_tlv
 from catalog.asn1.x509 import tbs_hash_of
-from catalog.cms.keys import SigningIdentity
 from catalog.cms.signed_data import (
     OID_SIPOLICY,
     SignOptions,
+    Timestamper,
     build_signed_data,
     check_signer_info,
     content_info_for,
     parse_signed_data,
 )
+from catalog.cms.signer import Signer as SigningIdentity
+from catalog.cms.signer import certificate_ekus
 from catalog.errors import CatalogInputError, CatalogVerificationError
+from policy.eku import signer_ekus
 from policy.errors import PolicyInputError, PolicyVerificationError
 from policy.model import Signer, SiPolicy
 from policy.options import UNSIGNED_OPTION
@@ -75,9 +78,10 @@ def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> Non
             "the policy has no UpdatePolicySigners: once deployed signed it could never be "
             "replaced; add the signing certificate's signer as an UpdatePolicySigner first"
         )
-    if any(cert.accepted_by(s) for s in updaters):
+    if any(cert.accepted_by(s) and not cert.missing_ekus(policy, s) for s in updaters):
         return
     cn = cert.common_name
+    _refuse_missing_eku(cert, policy, updaters, "UpdatePolicySigner")
     raise PolicyInputError(
         f"no UpdatePolicySigner matches the signing certificate {cn!r} (or its CAs); Windows "
         "would refuse later updates - add a Signer for this certificate to UpdatePolicySigners"
@@ -105,6 +109,11 @@ class _SigningCert:
     @cached_property
     def tbs_values(self) -> tuple[str, set[str]]:
         return _tbs_values(self.identity)
+
+    def missing_ekus(self, policy: SiPolicy, signer: Signer) -> list[str]:
+        """The EKUs ``signer``'s CertEKU demands that the signing certificate lacks."""
+        have = certificate_ekus(self.identity)
+        return [oid for oid in signer_ekus(policy, signer) if oid not in have]
 
     def accepted_by(self, signer: Signer) -> bool:
         """Whether ``signer`` accepts a signature by this certificate, at the signer's level.
@@ -144,9 +153,10 @@ def preflight_supplemental_signing(
     signers = {s.id: s for s in base.signers or ()}
     allowed = [signers[r.id] for r in base.supplemental_policy_signers or () if r.id in signers]
     cert = _SigningCert(identity)
-    if any(cert.accepted_by(s) for s in allowed):
+    if any(cert.accepted_by(s) and not cert.missing_ekus(base, s) for s in allowed):
         return
     cn = cert.common_name
+    _refuse_missing_eku(cert, base, allowed, "SupplementalPolicySigner of the base")
     listed = (
         f"none of its SupplementalPolicySigners ({', '.join(s.id for s in allowed)}) matches "
         f"the signing certificate {cn!r}"
@@ -164,8 +174,28 @@ def preflight_supplemental_signing(
     )
 
 
-def sign_policy_binary(binary: bytes, identity: SigningIdentity) -> bytes:
-    """PKCS#7 SignedData (version 1) holding ``binary`` under 1.3.6.1.4.1.311.79.1."""
+def _refuse_missing_eku(
+    cert: _SigningCert, policy: SiPolicy, signers: list[Signer], role: str
+) -> None:
+    """A signer matches the certificate but demands an EKU it lacks: say which (Trusted Signing)."""
+    for s in signers:
+        missing = cert.missing_ekus(policy, s) if cert.accepted_by(s) else []
+        if missing:
+            raise PolicyInputError(
+                f"{cert.identity.source}: {role} {s.id} requires EKU {', '.join(missing)} "
+                f"(CertEKU) but certificate {cert.common_name!r} does not carry it; sign with "
+                "the certificate profile whose customer EKU that is, or fix --eku in the policy"
+            )
+
+
+def sign_policy_binary(
+    binary: bytes, identity: SigningIdentity, timestamper: Timestamper | None = None
+) -> bytes:
+    """PKCS#7 SignedData (version 1) holding ``binary`` under 1.3.6.1.4.1.311.79.1.
+
+    ``timestamper`` adds an RFC 3161 token over the signature (unsigned attribute
+    1.3.6.1.4.1.311.3.3.1, as for catalogs), verified before it is used.
+    """
     if is_signed(binary):
         raise PolicyInputError("the policy is already signed; sign the unsigned .cip instead")
     content_info = content_info_for(OID_SIPOLICY, der_octet_string(binary))
@@ -181,6 +211,7 @@ def sign_policy_binary(binary: bytes, identity: SigningIdentity) -> bytes:
         chain,
         identity.sign,
         SignOptions(),
+        timestamper,
     )
 
 

@@ -15,13 +15,15 @@ from typing import Any
 
 from catalog.asn1.oids import OID_CTL
 from catalog.asn1.x509 import TbsHash, certificates_in, tbs_hash_of
-from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
+from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx
 from catalog.cms.signed_data import (
     SignOptions,
     parse_signed_data,
     resign,
 )
-from catalog.cms.timestamp import Rfc3161Timestamper, Transport, http_transport
+from catalog.cms.signer import Signer, preflight_signer, require_timestamp
+from catalog.cms.timestamp import Transport, http_transport
+from catalog.cms.tsa import timestamp_servers
 from catalog.ctl.read import ctl_subject_count, parse_catalog
 from catalog.ctl.verify import (
     MembershipVerdict,
@@ -80,6 +82,7 @@ class SignResult:
     certificates: int
     members: int
     timestamped: bool
+    backend: str = "file"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,31 +96,37 @@ class SignResult:
             "certificates": self.certificates,
             "members": self.members,
             "timestamped": self.timestamped,
+            "backend": self.backend,
         }
 
 
 def sign_catalog_bytes(
     data: bytes,
     source: str,
-    identity: SigningIdentity,
+    identity: Signer,
     *,
     options: SignOptions | None = None,
     now: dt.datetime | None = None,
     timestamp_url: str | None = None,
     transport: Transport = http_transport,
+    timestamp_urls: Sequence[str] = (),
+    allow_unstamped: bool = False,
 ) -> tuple[bytes, int]:
-    """Pre-flight the identity, check ``data`` is a catalog, and (re-)sign it.
+    """Pre-flight the signer, check ``data`` is a catalog, and (re-)sign it.
 
-    Returns the signed bytes and the number of trusted subjects.
+    ``timestamp_urls`` (and ``timestamp_url``) are tried in order; the token is verified before
+    the signature is returned. Returns the signed bytes and the number of trusted subjects.
     """
-    preflight(identity, now or dt.datetime.now(dt.UTC))
+    urls = [*([timestamp_url] if timestamp_url else []), *timestamp_urls]
+    stamper = timestamp_servers(urls, transport)
+    require_timestamp(identity, stamper is not None, allow_unstamped)
+    preflight_signer(identity, now or dt.datetime.now(dt.UTC))
     parts = parse_signed_data(data, source)
     if parts.content_type != OID_CTL:
         raise CatalogInputError(
             f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
         )
     subjects = ctl_subject_count(parts.content, source)
-    stamper = None if timestamp_url is None else Rfc3161Timestamper(timestamp_url, transport)
     signed = resign(
         parts,
         source,
@@ -132,13 +141,15 @@ def sign_catalog_bytes(
 
 def sign_catalog(
     catalog: Path,
-    identity: SigningIdentity,
+    identity: Signer,
     *,
     output: Path | None = None,
     options: SignOptions | None = None,
     now: dt.datetime | None = None,
     timestamp_url: str | None = None,
     transport: Transport = http_transport,
+    timestamp_urls: Sequence[str] = (),
+    allow_unstamped: bool = False,
 ) -> SignResult:
     """Sign ``catalog`` (MakeCat's or ours, signed or not) into ``output`` (default: in place)."""
     data = read_input(catalog, "catalog")
@@ -150,6 +161,8 @@ def sign_catalog(
         now=now,
         timestamp_url=timestamp_url,
         transport=transport,
+        timestamp_urls=timestamp_urls,
+        allow_unstamped=allow_unstamped,
     )
     target = output or catalog
     write_atomically(target, signed)
@@ -162,7 +175,8 @@ def sign_catalog(
         issuer=identity.certificate.issuer.rfc4514_string(),
         certificates=1 + len(identity.chain),
         members=subjects,
-        timestamped=timestamp_url is not None,
+        timestamped=bool(timestamp_url or timestamp_urls),
+        backend=identity.backend,
     )
 
 
