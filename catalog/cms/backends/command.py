@@ -43,18 +43,25 @@ def parse_command(key: str) -> tuple[str, ...]:
 
 
 def decode_signature(text: bytes, size: int) -> bytes | None:
-    """The signature printed as hex (2*size digits) or base64; None when it is neither."""
+    """The signature printed as hex or base64; None when it is neither.
+
+    Hex digits are valid base64 too: the form that gives the key's ``size`` wins, else hex.
+    (A signature of another size is then refused by the certificate check, as a wrong key.)
+    """
     compact = b"".join(text.split())
-    if len(compact) == 2 * size:
-        try:
-            return binascii.unhexlify(compact)
-        except binascii.Error:
-            pass
-    try:
-        raw = base64.b64decode(compact, validate=True)
-    except binascii.Error:
+    if not compact:
         return None
-    return raw if len(raw) == size else None
+    candidates: list[bytes] = []
+    try:
+        candidates.append(binascii.unhexlify(compact))
+    except binascii.Error:
+        pass
+    try:
+        candidates.append(base64.b64decode(compact, validate=True))
+    except binascii.Error:
+        pass
+    sized = [c for c in candidates if len(c) == size]
+    return (sized or candidates or [None])[0]
 
 
 def _tail(data: bytes) -> str:
