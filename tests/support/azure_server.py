@@ -34,7 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-TOKEN = "loopback-test-token"  # noqa: S105 - a fake bearer token for the loopback server
+TOKEN = "loopback-test-token"
+"""The fake bearer token the loopback server accepts."""
 SILENCE = 20.0
 
 
@@ -87,7 +88,9 @@ def running_azure(config: AzureConfig, timeout: float = 10.0) -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -188,7 +191,9 @@ def running_azure(config: AzureConfig, timeout: float = 10.0) -> Iterator[str]:
                     return
                 polls[op] += 1
                 if polls[op] <= config.pending_polls:
-                    self._send(200, {"operationId": op, "status": "InProgress"}, {"Retry-After": "0"})
+                    self._send(
+                        200, {"operationId": op, "status": "InProgress"}, {"Retry-After": "0"}
+                    )
                     return
                 bundle = pkcs7.serialize_certificates(
                     list(config.certificates), serialization.Encoding.DER

@@ -472,8 +472,8 @@ def open_trusted_signing_signer(
     )
     if leaf is None:
         raise SignerVerificationError(
-            f"{TRUSTED_SIGNING}: the signature returned for profile {ref.profile} verifies with "
-            "none of the certificates returned with it; the service misbehaved - try again or "
+            f"{TRUSTED_SIGNING}: the signature returned for profile {ref.profile} does not verify "
+            "with any certificate returned with it; the service misbehaved - try again or "
             "contact its support"
         )
 

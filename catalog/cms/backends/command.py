@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -52,16 +53,13 @@ def decode_signature(text: bytes, size: int) -> bytes | None:
     if not compact:
         return None
     candidates: list[bytes] = []
-    try:
+    with contextlib.suppress(binascii.Error):
         candidates.append(binascii.unhexlify(compact))
-    except binascii.Error:
-        pass
-    try:
+    with contextlib.suppress(binascii.Error):
         candidates.append(base64.b64decode(compact, validate=True))
-    except binascii.Error:
-        pass
     sized = [c for c in candidates if len(c) == size]
-    return (sized or candidates or [None])[0]
+    chosen = sized or candidates
+    return chosen[0] if chosen else None
 
 
 def _tail(data: bytes) -> str:
