@@ -111,7 +111,7 @@ def test_customer_eku_signer_compiles_signs_and_rereads(
     assert cip.read_bytes().count(bytes.fromhex(value)) == 1  # copied verbatim into the binary
 
     # A certificate of the same CA without the customer EKU is refused before signing.
-    plain = ["--cert", PKI_DIR / "leaf.pem", "--key", PKI_DIR / "leaf.key.pem"]
+    plain: list[str | Path] = ["--cert", PKI_DIR / "leaf.pem", "--key", PKI_DIR / "leaf.key.pem"]
     code, out = invoke("policy", "sign", cip, "-o", signed, *plain, "--chain", issuing_pem)
     assert code == 3
     assert f"requires EKU {CUSTOMER_EKU}" in out

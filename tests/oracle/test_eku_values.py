@@ -24,9 +24,9 @@ def test_values_in_microsoft_templates(policy_oracle_dir: Path) -> None:
     seen: dict[str, str] = {}
     for xml in sorted((policy_oracle_dir / "examples").rglob("*.xml")):
         for element in _EKU.findall(xml.read_bytes()):
-            oid, value = _OID.search(element), _VALUE.search(element)
-            if oid and value:
-                seen[oid.group(1).decode()] = value.group(1).decode().upper()
+            named, hexed = _OID.search(element), _VALUE.search(element)
+            if named and hexed:
+                seen[named.group(1).decode()] = hexed.group(1).decode().upper()
     assert len(seen) >= 8, seen  # AntiMalware, ELAM, HAL, RT, Store, Windows, Enclave, ...
     for oid, value in seen.items():
         assert eku_value(oid) == value, oid
