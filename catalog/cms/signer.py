@@ -37,6 +37,7 @@ from catalog.cms.keys import (
     UnsupportedKeyError,
     eku_problem,
     issued_by,
+    load_certificates,
     preflight,
     validity_problems,
 )
@@ -199,6 +200,11 @@ def order_chain(
             f"{stray}. Give only the leaf's issuing CA(s) with --chain"
         )
     return tuple(chain)
+
+
+def load_chain(data: bytes | None, source: str) -> tuple[x509.Certificate, ...]:
+    """The CA certificates of a ``--chain`` file (PEM bundle or DER); empty without one."""
+    return () if data is None else tuple(load_certificates(data, source))
 
 
 def certificate_ekus(signer: Signer) -> frozenset[str]:

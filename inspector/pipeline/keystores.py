@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-
 from catalog.cms.backends import backend_of
 from catalog.cms.backends.azure import (
     TokenSource,
@@ -21,10 +19,9 @@ from catalog.cms.backends.azure import (
     parse_metadata,
     parse_trusted_signing_uri,
 )
-from catalog.cms.backends.command import open_command_signer
+from catalog.cms.backends.command import open_command_signer_for
 from catalog.cms.backends.pkcs11 import open_pkcs11_signer
-from catalog.cms.keys import load_certificates
-from catalog.cms.signer import Signer, SignerInputError, order_chain
+from catalog.cms.signer import Signer, SignerInputError, load_chain
 from inspector.pipeline.files import read_input
 from inspector.pipeline.signing import load_identity
 
@@ -44,12 +41,6 @@ class KeyOptions:
     metadata: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
     """Seconds one request to a service or one run of an exec: program may take."""
-
-
-def _chain(path: Path | None) -> tuple[x509.Certificate, ...]:
-    if path is None:
-        return ()
-    return tuple(load_certificates(read_input(path, "certificate chain"), str(path)))
 
 
 def _cert_file(cert: str | None, backend: str) -> tuple[bytes | None, str]:
@@ -80,7 +71,9 @@ def open_signer(
         )
     if o.pfx is not None:
         raise SignerInputError(f"--pfx is a key file; it cannot be combined with a {backend} key")
-    chain = _chain(o.chain)
+    chain = load_chain(
+        None if o.chain is None else read_input(o.chain, "certificate chain"), str(o.chain)
+    )
     cert_data, cert_source = _cert_file(o.cert, backend)
     if backend == "pkcs11":
         assert o.key is not None
@@ -112,9 +105,10 @@ def open_signer(
         else:
             assert o.key is not None
             ref = parse_trusted_signing_uri(o.key)
-        if cert_data is not None:
+        if cert_data is not None or o.chain is not None:
             raise SignerInputError(
-                "trusted-signing: the certificate comes from the service; drop --cert"
+                "trusted-signing: the certificate and its chain come from the service; drop "
+                "--cert/--chain"
             )
         return open_trusted_signing_signer(ref, tokens=tokens, timeout=o.timeout)
     assert o.key is not None
@@ -122,10 +116,4 @@ def open_signer(
         raise SignerInputError(
             "command: an exec: key needs its certificate: give --cert FILE (+ --chain)"
         )
-    certs = load_certificates(cert_data, cert_source)
-    return open_command_signer(
-        o.key,
-        certs[0],
-        order_chain(certs[0], (*certs[1:], *chain), cert_source),
-        timeout=o.timeout,
-    )
+    return open_command_signer_for(o.key, cert_data, cert_source, chain, timeout=o.timeout)

@@ -15,7 +15,8 @@ from typing import Any
 
 from catalog.asn1.oids import OID_CTL
 from catalog.asn1.x509 import TbsHash, certificates_in, tbs_hash_of
-from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx
+from catalog.cms.backends.file import open_file_signer
+from catalog.cms.keys import SigningIdentity
 from catalog.cms.signed_data import (
     SignOptions,
     parse_signed_data,
@@ -47,27 +48,16 @@ def load_identity(
     password: bytes | None = None,
 ) -> SigningIdentity:
     """A signing identity from ``cert`` + ``key`` (PEM/DER) or ``pfx``; ``chain`` adds CAs."""
-    chain_data = None if chain is None else read_input(chain, "certificate chain")
-    if pfx is not None:
-        if cert is not None or key is not None:
-            raise CatalogInputError("give either --pfx or --cert with --key, not both")
-        return identity_from_pfx(
-            read_input(pfx, "PFX"),
-            password=password,
-            source=str(pfx),
-            chain_pem=chain_data,
-            chain_source=str(chain),
-        )
-    if cert is None or key is None:
-        raise CatalogInputError("give --cert and --key (PEM), or --pfx, to sign")
-    return identity_from_pem(
-        read_input(cert, "certificate"),
-        read_input(key, "private key"),
-        chain_pem=chain_data,
+
+    def read(path: Path | None, what: str) -> tuple[bytes, str] | None:
+        return None if path is None else (read_input(path, what), str(path))
+
+    return open_file_signer(
+        cert=read(cert, "certificate"),
+        key=read(key, "private key"),
+        pfx=read(pfx, "PFX"),
+        chain=read(chain, "certificate chain"),
         password=password,
-        cert_source=str(cert),
-        key_source=str(key),
-        chain_source=str(chain),
     )
 
 

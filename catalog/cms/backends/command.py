@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from catalog.cms.signer import RemoteSigner, SignerEnvironmentError, SignerInputError
+from catalog.cms.keys import load_certificates
+from catalog.cms.signer import RemoteSigner, SignerEnvironmentError, SignerInputError, order_chain
 
 BACKEND = "command"
 DEFAULT_TIMEOUT = 60.0
@@ -105,6 +106,20 @@ class _Command:
                 f"({len(done.stdout)} bytes on stdout); it must print only the signature"
             )
         return signature
+
+
+def open_command_signer_for(
+    key: str,
+    cert_data: bytes,
+    cert_source: str,
+    chain: tuple[x509.Certificate, ...],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> RemoteSigner:
+    """``open_command_signer`` for a certificate file's bytes (+ its CAs, in any order)."""
+    certs = load_certificates(cert_data, cert_source)
+    ordered = order_chain(certs[0], (*certs[1:], *chain), cert_source)
+    return open_command_signer(key, certs[0], ordered, timeout=timeout)
 
 
 def open_command_signer(
