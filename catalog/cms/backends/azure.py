@@ -387,6 +387,8 @@ class _TrustedSigningOperation:
         url = client.url(f"{self.path}:sign?api-version={TRUSTED_SIGNING_API}")
         _, headers, answer = client.call("POST", url, body)
         location = next((v for k, v in headers.items() if k.lower() == "operation-location"), None)
+        if location is not None and location.startswith("/"):
+            location = client.url(location)
         op_id = str(answer.get("operationId") or answer.get("id") or "")
         deadline = time.monotonic() + self.poll_limit
         while _status(answer) in _PENDING:
