@@ -64,6 +64,7 @@ def hsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
     token.import_cert(TOKEN_LABEL, pki().leaf, "signing-key", "01")
     token.add_token(BARE_TOKEN)
     token.import_key(BARE_TOKEN, pki().leaf, "lonely-key", "02")
+    token.generate_ec_key(BARE_TOKEN, "ec-key", "03")
     assert not list(token.folder.glob("*.pem")), "the key files must be gone"
     return token
 
@@ -157,6 +158,17 @@ def test_pkcs11_policy_pin_and_module_from_environment(hsm: SoftHsm, tmp_path: P
     ids=["wrong-pin", "missing-object", "missing-token", "token-without-cert", "key-cert-mismatch"],
 )
 def test_pkcs11_bad_input_is_named_and_writes_nothing(
+    hsm: SoftHsm, catalog: Path, key: str, extra: list[str], code: int, message: str
+) -> None:
+    _refused(hsm, catalog, key, extra, code, message)
+
+
+def test_pkcs11_ecdsa_key_is_refused(hsm: SoftHsm, catalog: Path) -> None:
+    key = f"pkcs11:token={BARE_TOKEN};object=ec-key?pin-value={PIN}"
+    _refused(hsm, catalog, key, ["--cert", str(PKI_DIR / "leaf.pem")], 3, "not RSA")
+
+
+def _refused(
     hsm: SoftHsm, catalog: Path, key: str, extra: list[str], code: int, message: str
 ) -> None:
     out = catalog.with_name("signed.cat")

@@ -76,6 +76,14 @@ class SoftHsm:
             "--label", label, "--id", key_id,
         )  # fmt: skip
 
+    def generate_ec_key(self, token: str, label: str, key_id: str) -> None:
+        """An ECDSA P-256 key pair made on the token (WDAC refuses ECDSA signers)."""
+        self.run(
+            require_tool("pkcs11-tool"), "--module", self.module, "--token-label", token,
+            "--login", "--pin", PIN, "--keypairgen", "--key-type", "EC:prime256v1",
+            "--label", label, "--id", key_id,
+        )  # fmt: skip
+
 
 def make_softhsm(folder: Path) -> SoftHsm:
     module = softhsm_module()
