@@ -13,31 +13,51 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from catalog.cms.signer import Signer, preflight_signer, require_timestamp
+from catalog.cms.signer import Signer as KeySigner
+from catalog.cms.signer import preflight_signer, require_timestamp
 from catalog.cms.timestamp import Transport, http_transport
 from catalog.cms.tsa import timestamp_servers
 from catalog.errors import CatalogInputError
 from catalog.pe.hashing import HashOptions, hash_paths
 from catalog.records import FileFailure
 from inspector.pipeline.files import read_input, write_atomically
-from policy import generate
-from policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
-from policy.eku import with_signer_eku
-from policy.errors import PolicyInputError
-from policy.model import SCENARIO_KERNEL, SCENARIO_USER, SiPolicy
-from policy.model import Signer as PolicySigner
-from policy.options import BY_NAME
-from policy.sign import (
+from policy import (
+    BY_NAME,
+    DEFAULT_FORMAT,
+    SCENARIO_KERNEL,
+    SCENARIO_USER,
+    FileHashes,
+    Issue,
+    PolicyInputError,
     SignedPolicy,
+    Signer,
+    SignerLevel,
+    SiPolicy,
+    add_file_rules,
+    add_policy_signer,
+    add_signer,
+    check_policy,
+    compile_policy,
+    decompile_policy,
+    hash_rules,
     is_signed,
+    load_signer_chain,
+    looks_like_xml,
+    merge_policies,
+    new_policy,
     preflight_policy_signing,
     preflight_supplemental_signing,
+    read_policy_xml,
+    set_policy_info,
+    set_rule_options,
     sign_policy_binary,
+    signer_rule,
+    stable_signer_id,
     unwrap_signed_policy,
+    validate_policy,
+    with_signer_eku,
+    write_policy_xml,
 )
-from policy.signers import SignerLevel, load_signer_chain, signer_rule, stable_signer_id
-from policy.validate import Issue, check_policy, validate_policy
-from policy.xml import read_policy_xml, write_policy_xml
 
 SCHEMA_VERSION = 1
 
@@ -56,8 +76,8 @@ class LoadedPolicy:
 def load_policy(path: Path, *, verify: bool = True) -> LoadedPolicy:
     """Read any policy file, telling XML, signed PKCS#7 and raw binary apart by content."""
     data = read_input(path, "policy")
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if head == b"<":
+    # UTF-8 or UTF-16 (with or without a BOM) XML, before any binary interpretation.
+    if looks_like_xml(data):
         return LoadedPolicy(read_policy_xml(data, str(path)), "xml")
     signature = None
     if is_signed(data):
@@ -118,7 +138,7 @@ def _start(
 ) -> SiPolicy:
     if merge_into is not None:
         return _load_xml(merge_into)
-    return generate.new_policy(
+    return new_policy(
         template,
         name=name,
         policy_id=policy_id,
@@ -144,7 +164,7 @@ def supplemental_for_signer(
     ``eku``: a dotted OID (a Trusted Signing customer EKU) the signer's certificates must carry.
     """
     signer = _policy_signer(signer_path, level, "ID_SIGNER_S_", "catalog or certificate")
-    policy = generate.new_policy(
+    policy = new_policy(
         "supplemental",
         name=name or f"{signer_path.stem} supplemental",
         policy_id=policy_id,
@@ -154,7 +174,7 @@ def supplemental_for_signer(
     if eku is not None:
         policy, signer = with_signer_eku(policy, signer, eku)
     scenarios = (SCENARIO_USER, SCENARIO_KERNEL) if kernel else (SCENARIO_USER,)
-    policy = generate.add_signer(policy, signer, scenarios)
+    policy = add_signer(policy, signer, scenarios)
     if not kernel:
         policy = policy.with_changes(
             signing_scenarios=tuple(
@@ -184,7 +204,7 @@ def default_for_signer(
     signer = _policy_signer(
         signer_path, SignerLevel.PCA_CERTIFICATE, "ID_SIGNER_S_", "catalog or certificate"
     )
-    policy = generate.new_policy(
+    policy = new_policy(
         "audit",
         name=name or f"Default policy for {signer.name}",
         policy_id=policy_id,
@@ -193,12 +213,12 @@ def default_for_signer(
     if eku is not None:
         policy, signer = with_signer_eku(policy, signer, eku)
     scenarios = (SCENARIO_USER, SCENARIO_KERNEL) if kernel else (SCENARIO_USER,)
-    policy = generate.add_signer(policy, signer, scenarios)
-    policy = generate.add_policy_signer(policy, signer, "UpdatePolicySigners")
+    policy = add_signer(policy, signer, scenarios)
+    policy = add_policy_signer(policy, signer, "UpdatePolicySigners")
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
-def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], list[FileFailure]]:
+def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[FileHashes], list[FileFailure]]:
     if len(inputs) == 1 and inputs[0].suffix.lower() == ".json" and inputs[0].is_file():
         source = str(inputs[0])
         try:
@@ -209,14 +229,14 @@ def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], lis
             raise PolicyInputError(
                 f"{source}: expected the JSON of 'inspector hash --json' (a 'files' list)"
             )
-        files = [generate.FileHashes.from_report(e, source) for e in doc["files"]]
+        files = [FileHashes.from_report(e, source) for e in doc["files"]]
         failures = [
             FileFailure(str(f.get("path")), str(f.get("error")), str(f.get("category", "input")))
             for f in doc.get("failures", [])
             if isinstance(f, dict)
         ]
         return files, failures
-    good: list[generate.FileHashes] = []
+    good: list[FileHashes] = []
     bad: list[FileFailure] = []
     options = HashOptions(metadata=False, signature=False)
     for result in hash_paths([str(p) for p in inputs], options):
@@ -224,7 +244,7 @@ def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], lis
             bad.append(result)
             continue
         try:
-            good.append(generate.FileHashes.from_digests(result))
+            good.append(FileHashes.from_digests(result))
         except CatalogInputError as exc:
             bad.append(FileFailure(result.path, str(exc), "input"))
     return good, bad
@@ -250,7 +270,7 @@ def hashes_policy(
     files, failures = _hash_inputs(inputs)
     if not files:
         raise PolicyInputError("no file could be hashed; nothing to write")
-    rules = generate.hash_rules(files, deny=deny)
+    rules = hash_rules(files, deny=deny)
     base = _start(
         merge_into=merge_into,
         template="supplemental" if supplemental else template,
@@ -260,14 +280,12 @@ def hashes_policy(
         version=version,
     )
     scenarios = (SCENARIO_USER, SCENARIO_KERNEL) if kernel else (SCENARIO_USER,)
-    fresh = generate.add_file_rules(
-        generate.new_policy(
-            "enforced", name="incoming", policy_id="{00000000-0000-0000-0000-000000000001}"
-        ),
+    fresh = add_file_rules(
+        new_policy("enforced", name="incoming", policy_id="{00000000-0000-0000-0000-000000000001}"),
         rules,
         scenarios,
     )
-    policy = generate.merge_policies(base, fresh)
+    policy = merge_policies(base, fresh)
     return GenerateResult(output, policy, save_policy_xml(policy, output), tuple(failures))
 
 
@@ -281,16 +299,14 @@ def new_base_policy(
     add_options: Sequence[str] = (),
     remove_options: Sequence[str] = (),
 ) -> GenerateResult:
-    policy = generate.new_policy(
-        template, name=name, policy_id=policy_id, version=version or "10.0.0.0"
-    )
-    policy = generate.set_rule_options(policy, add_options, remove_options)
+    policy = new_policy(template, name=name, policy_id=policy_id, version=version or "10.0.0.0")
+    policy = set_rule_options(policy, add_options, remove_options)
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
 def _policy_signer(
     path: Path, level: SignerLevel, prefix: str, what: str = "certificate"
-) -> PolicySigner:
+) -> Signer:
     """The Signer for a certificate (or signed catalog) at ``level``, with an ID derived from what
     it trusts, so editing a policy twice gives the same IDs."""
     chain = load_signer_chain(read_input(path, what), str(path))
@@ -327,8 +343,8 @@ def edit_policy(
     if eku is not None and update_signer is None and supplemental_signer is None:
         raise PolicyInputError("--eku applies to --update-signer/--supplemental-signer; give one")
     policy = _load_xml(path)
-    policy = generate.set_rule_options(policy, add_options, remove_options)
-    policy = generate.set_policy_info(
+    policy = set_rule_options(policy, add_options, remove_options)
+    policy = set_policy_info(
         policy,
         name=name,
         info_id=info_id,
@@ -350,7 +366,7 @@ def edit_policy(
             signer = _policy_signer(signer_path, level, prefix)
             if eku is not None:
                 policy, signer = with_signer_eku(policy, signer, eku)
-            policy = generate.add_policy_signer(policy, signer, role)
+            policy = add_policy_signer(policy, signer, role)
     target = output or path
     return GenerateResult(target, policy, save_policy_xml(policy, target))
 
@@ -358,7 +374,7 @@ def edit_policy(
 def merge_policy_files(existing: Path, incoming: Sequence[Path], output: Path) -> GenerateResult:
     policy = _load_xml(existing)
     for path in incoming:
-        policy = generate.merge_policies(policy, _load_xml(path))
+        policy = merge_policies(policy, _load_xml(path))
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
@@ -430,7 +446,7 @@ class PolicySignResult:
 def sign_policy_file(
     path: Path,
     output: Path,
-    identity: Signer,
+    identity: KeySigner,
     *,
     now: dt.datetime | None = None,
     base: Path | None = None,
@@ -445,7 +461,7 @@ def sign_policy_file(
     ``timestamp_urls``: RFC 3161 servers tried in order (the token is verified before writing).
     """
     data = read_input(path, "binary policy")
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+    if looks_like_xml(data):
         raise PolicyInputError(f"{path}: this is XML; compile it first (inspector policy compile)")
     if is_signed(data):
         raise PolicyInputError(f"{path}: already signed; sign the unsigned .cip")
