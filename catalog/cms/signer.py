@@ -28,18 +28,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from catalog.cms.chain import Purpose, eku_problem, issued_by, validate_chain, validity_problems
 from catalog.cms.keys import (
     WDAC_RSA_SIZES,
     CertificateUsageError,
     CertificateValidityError,
     ChainOrderError,
+    ChainValidationError,
     SigningIdentity,
     UnsupportedKeyError,
-    eku_problem,
-    issued_by,
     load_certificates,
     preflight,
-    validity_problems,
 )
 from catalog.errors import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
 
@@ -248,6 +247,18 @@ def _check_certificate(signer: Signer, when: dt.datetime) -> None:
     problems = validity_problems((leaf, *signer.chain), when)
     if problems:
         raise CertificateValidityError(f"{source}: {problems[0]}; renew it or check the clock")
+    if signer.chain:
+        # As keys.preflight: the top certificate given stands in as the anchor.
+        ders = signer.chain_der
+        verdict = validate_chain(
+            signer.certificate_der, ders[:-1], ders[-1:], when, Purpose.CODE_SIGNING
+        )
+        if not verdict.ok:
+            raise ChainValidationError(
+                f"{source}: the certificate chain {' <- '.join(verdict.chain[::-1])} is not a "
+                f"valid code-signing chain: {'; '.join(verdict.problems)}; sign with a "
+                "certificate issued by a CA"
+            )
 
 
 def preflight_signer(signer: Signer, when: dt.datetime) -> None:

@@ -11,17 +11,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.cms.backends import backend_of
-from catalog.cms.backends.azure import (
+from catalog.cms import (
+    KeySigner,
+    SignerInputError,
     TokenSource,
+    backend_of,
+    load_chain,
+    open_command_signer_for,
     open_keyvault_signer,
+    open_pkcs11_signer,
     open_trusted_signing_signer,
     parse_metadata,
     parse_trusted_signing_uri,
 )
-from catalog.cms.backends.command import open_command_signer_for
-from catalog.cms.backends.pkcs11 import open_pkcs11_signer
-from catalog.cms.signer import Signer, SignerInputError, load_chain
 from inspector.pipeline.files import read_input
 from inspector.pipeline.signing import load_identity
 
@@ -55,7 +57,7 @@ def open_signer(
     pin_prompt: Callable[[str], str] | None = None,
     tokens: TokenSource | None = None,
     env: Mapping[str, str] | None = None,
-) -> Signer:
+) -> KeySigner:
     """The signer the options name; errors name the backend and the fix."""
     o = options
     backend = backend_of(o.key, metadata=o.metadata is not None)

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from catalog.cms.signer import Signer as KeySigner
-from catalog.cms.signer import preflight_signer, require_timestamp
-from catalog.cms.timestamp import Transport, http_transport
-from catalog.cms.tsa import timestamp_servers
-from catalog.errors import CatalogInputError
-from catalog.pe.hashing import HashOptions, hash_paths
-from catalog.records import FileFailure
+from catalog import CatalogInputError, FileFailure
+from catalog.cms import (
+    KeySigner,
+    Transport,
+    http_transport,
+    preflight_signer,
+    require_timestamp,
+    timestamp_servers,
+)
+from catalog.pe import HashOptions, hash_paths
 from inspector.pipeline.files import read_input, write_atomically
 from policy import (
     BY_NAME,

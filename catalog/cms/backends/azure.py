@@ -39,7 +39,7 @@ from typing import Any
 
 from cryptography import x509
 
-from catalog.asn1.x509 import certificates_in
+from catalog.asn1 import certificates_in
 from catalog.cms.keys import UnsupportedKeyError, load_certificates
 from catalog.cms.signer import (
     KEY_CHECK_DIGEST,
