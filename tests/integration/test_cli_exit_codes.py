@@ -96,15 +96,12 @@ def test_1_verification_failed(tmp_path: Path) -> None:
         ("catalog", "build", "{good}", "-o", "x.cat", "-j", "-1"),
         ("verify", "x.cat", "{good}", "-j", "-1"),
         ("sign", "{good}"),
-        ("sign", "{good}", "--cert", "c.pem"),
-        ("sign", "{good}", "--pfx", "p.pfx", "--cert", "c.pem", "--key", "k.pem"),
         ("scan", ".", "-out", "list", "-out", "cat"),
         ("scan", ".", "-out", "zip"),
         ("start", ".", "--sources", "bogus"),
         ("hash", "--no-such-option", "{good}"),
         ("catalog", "build", "{good}", "-o", "x.cat", "--catalog-attr", "no-colons"),
         ("scan", ".", "-en", "utf8", "-name", "x.cat"),
-        ("sign", "{good}", "--timestamp-url", "tsa.example", "--cert", "c", "--key", "k"),
     ],
 )
 def test_2_bad_options(tmp_path: Path, args: tuple[str, ...]) -> None:
