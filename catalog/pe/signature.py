@@ -11,15 +11,12 @@ import struct
 
 from catalog.asn1 import oids
 from catalog.asn1 import schemas as asn1
-from catalog.asn1.der import TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET, children, oid_of, read_tlv
+from catalog.asn1.der import TAG_SEQUENCE, children, oid_of, read_tlv
 from catalog.errors import CatalogInputError
-from catalog.records import EmbeddedSignature, HashAlgorithm, PageHashTable
+from catalog.pe.page_hashes import decode_page_hash_moniker
+from catalog.records import EmbeddedSignature, PageHashTable
 
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
-_PAGE_OIDS = {
-    oids.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
-    oids.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
-}
 
 
 def decode_certificate_table(table: bytes) -> EmbeddedSignature:
@@ -79,17 +76,5 @@ def _page_hashes(indirect: asn1.SpcIndirectDataContent) -> PageHashTable | None:
     if link.name != "moniker":
         return None
     moniker = link.chosen
-    if bytes(moniker["class_id"].contents) != oids.SPC_PAGE_HASH_CLASS_ID:
-        return None
     serialized = bytes(moniker["serialized_data"].contents)
-    view = memoryview(serialized)
-    root = read_tlv(view, 0)
-    for attribute in children(view, root, TAG_SET, "page-hash SET"):
-        oid_tlv, values = children(view, attribute, TAG_SEQUENCE, "page-hash attribute")
-        alg = _PAGE_OIDS.get(oid_of(view, oid_tlv, "page-hash type"))
-        if alg is None:
-            continue
-        for value in children(view, values, TAG_SET, "page-hash values"):
-            if value.tag == TAG_OCTET_STRING:
-                return PageHashTable.from_bytes(alg, bytes(view[value.content_start : value.end]))
-    return None
+    return decode_page_hash_moniker(moniker["class_id"].contents, serialized, 0, len(serialized))[1]

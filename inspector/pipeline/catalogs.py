@@ -39,14 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from catalog.asn1.oids import SIP_GUID_PE
-from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
+from catalog.ctl.build import CatalogMember, CatalogSpec, build_catalog
+from catalog.ctl.members import catalog_attributes, catalog_member, catalog_time
 from catalog.ctl.read import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
 from catalog.errors import CatalogError, CatalogInputError
 from catalog.pe.hashing import HashOptions, HashProgress, hash_paths, iter_files
 from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
-from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfAttribute, CdfMember
+from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
 from cdf.parser import parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
@@ -55,12 +56,10 @@ from inspector.pipeline.files import read_input, write_atomically
 SCHEMA_VERSION = 1
 CAB_MAGIC = b"MSCF"
 
-NOTE_NONCONFORMANT = "non-conformant PE: catalogued as a flat member (Windows uses its flat hash)"
 NOTE_CAB = (
     "CAB file: catalogued as a flat member (CAB SIP not implemented; MakeCat would write a CAB "
     "member, which Windows' CAB verification expects)"
 )
-NOTE_FORCED_FLAT = "ALTSIPID forces the flat SIP: catalogued with its flat hash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,35 +154,6 @@ class CatalogView:
     signers: tuple[SignerSummary, ...]
 
 
-def resolve_time(when: datetime | None, env: Mapping[str, str] | None = None) -> datetime | None:
-    """``when``, else ``SOURCE_DATE_EPOCH`` (reproducible-builds convention), else None."""
-    if when is not None:
-        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    epoch = (os.environ if env is None else env).get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return datetime.fromtimestamp(int(epoch), UTC)
-        except (ValueError, OverflowError, OSError):
-            raise CatalogInputError(
-                f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time in seconds: fix or unset it"
-            ) from None
-    return None
-
-
-def catalog_time(
-    when: datetime | None, newest_mtime_ns: int, fallback: datetime | None = None
-) -> datetime:
-    """A catalog's thisUpdate: ``when``, else ``SOURCE_DATE_EPOCH``, else the newest member's
-    modification time (whole seconds, so the same files give the same catalog), else
-    ``fallback``, else now."""
-    resolved = resolve_time(when)
-    if resolved is not None:
-        return resolved
-    if newest_mtime_ns > 0:
-        return datetime.fromtimestamp(newest_mtime_ns // 1_000_000_000, UTC)
-    return fallback if fallback is not None else datetime.now(UTC)
-
-
 def _is_cab(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -197,53 +167,6 @@ class _Job:
     member: CdfMember
     path: str
     line: int | None
-
-
-def catalog_attributes(attributes: Sequence[CdfAttribute]) -> tuple[NameValue, ...]:
-    """.cdf ATTRn entries (catalog or member) as the name-value attributes the CTL stores."""
-    return tuple(NameValue(a.name, a.flags, a.stored_value()) for a in attributes)
-
-
-def catalog_member(
-    name: str,
-    digests: FileDigests,
-    *,
-    version: int,
-    page_hashes: bool,
-    attributes: tuple[NameValue, ...] = (),
-    force_flat: bool = False,
-) -> tuple[CatalogMember, list[str]]:
-    """The catalog member for one hashed file, and notes on how it was catalogued.
-
-    Conformant PEs become PE members (image hashes, page hashes when asked); everything else,
-    and PEs forced to the flat SIP, become flat members, as MakeCat would write them.
-    """
-    notes: list[str] = []
-    kind = MemberKind.PE if digests.kind is FileKind.PE and not force_flat else MemberKind.FLAT
-    if force_flat and digests.kind is FileKind.PE:
-        notes.append(NOTE_FORCED_FLAT)
-    elif digests.kind is FileKind.PE_NONCONFORMANT:
-        notes.append(f"{NOTE_NONCONFORMANT}: {digests.reason}")
-    if kind is MemberKind.PE:
-        sha1 = digests.authenticode(HashAlgorithm.SHA1)
-        sha256 = digests.authenticode(HashAlgorithm.SHA256)
-    else:
-        sha1 = digests.flat(HashAlgorithm.SHA1)
-        sha256 = digests.flat(HashAlgorithm.SHA256)
-    alg = HashAlgorithm.SHA1 if version == 1 else HashAlgorithm.SHA256
-    table = digests.page_table(alg) if kind is MemberKind.PE and page_hashes else None
-    if kind is MemberKind.PE and page_hashes and table is None:
-        notes.append(f"no page hashes: {digests.page_hash_note or 'not computable'}")
-    member = CatalogMember(
-        name=name,
-        kind=kind,
-        sha1=sha1,
-        sha256=sha256 if version == 2 else None,
-        page_table_sha1=table if version == 1 else None,
-        page_table_sha256=table if version == 2 else None,
-        attributes=attributes,
-    )
-    return member, notes
 
 
 def _catalog_member(
@@ -381,7 +304,7 @@ def build_definition(
             close()
 
     # MakeCat's behaviour (--random-id) is a random identifier and the current time.
-    this_update = catalog_time(when, 0 if random_id else newest)
+    this_update = catalog_time(when, 0 if random_id else newest, datetime.now(UTC), os.environ)
     if list_identifier is None and random_id:
         list_identifier = secrets.token_bytes(16)
     attributes = catalog_attributes(definition.attributes)
@@ -564,11 +487,7 @@ __all__ = [
     "MemberReport",
     "build_definition",
     "build_from_paths",
-    "catalog_attributes",
-    "catalog_member",
-    "catalog_time",
     "makecat",
     "read_catalog",
-    "resolve_time",
     "write_atomically",
 ]

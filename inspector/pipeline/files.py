@@ -1,12 +1,12 @@
-"""File I/O shared by the pipelines: inputs read with clear errors, outputs written atomically."""
+"""File I/O shared by the pipelines: inputs read with clear errors, outputs written atomically
+(``catalog.files.write_atomically``, re-exported here for the pipelines)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from catalog.errors import CatalogEnvironmentError, CatalogInputError
+from catalog.files import write_atomically
 
 
 def read_input(path: Path, what: str) -> bytes:
@@ -21,27 +21,4 @@ def read_input(path: Path, what: str) -> bytes:
         raise CatalogEnvironmentError(f"{path}: cannot read the {what}: {exc}") from exc
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temp file in the target folder and a rename: never a partial file.
-
-    The folder is created when missing (MakeCat creates ResultDir too).
-    """
-    folder = path.parent if str(path.parent) else Path()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise CatalogEnvironmentError(f"{path}: cannot create a file in {folder}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CatalogEnvironmentError(f"{path}: cannot write: {exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["read_input", "write_atomically"]

@@ -13,16 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.asn1.oids import OID_CTL
 from catalog.asn1.x509 import TbsHash, certificates_in, tbs_hash_of
-from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
-from catalog.cms.signed_data import (
-    SignOptions,
-    parse_signed_data,
-    resign,
-)
+from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx
+from catalog.cms.signed_data import SignOptions
 from catalog.cms.timestamp import Rfc3161Timestamper, Transport, http_transport
-from catalog.ctl.read import ctl_subject_count, parse_catalog
+from catalog.ctl.read import parse_catalog
+from catalog.ctl.sign import sign_catalog_der
 from catalog.ctl.verify import (
     MembershipVerdict,
     SignatureVerdict,
@@ -106,28 +102,20 @@ def sign_catalog_bytes(
     timestamp_url: str | None = None,
     transport: Transport = http_transport,
 ) -> tuple[bytes, int]:
-    """Pre-flight the identity, check ``data`` is a catalog, and (re-)sign it.
+    """Pre-flight the identity, check ``data`` is a catalog, and (re-)sign it
+    (``catalog.ctl.sign``; this adds the clock and the timestamp server's transport).
 
     Returns the signed bytes and the number of trusted subjects.
     """
-    preflight(identity, now or dt.datetime.now(dt.UTC))
-    parts = parse_signed_data(data, source)
-    if parts.content_type != OID_CTL:
-        raise CatalogInputError(
-            f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
-        )
-    subjects = ctl_subject_count(parts.content, source)
     stamper = None if timestamp_url is None else Rfc3161Timestamper(timestamp_url, transport)
-    signed = resign(
-        parts,
+    return sign_catalog_der(
+        data,
         source,
-        identity.certificate_der,
-        identity.chain_der,
-        identity.sign,
-        options or SignOptions(),
-        stamper,
+        identity,
+        now=now or dt.datetime.now(dt.UTC),
+        options=options,
+        stamper=stamper,
     )
-    return signed, subjects
 
 
 def sign_catalog(
