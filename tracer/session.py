@@ -29,6 +29,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -49,7 +50,15 @@ from tracer.errors import (
     TracerInputError,
 )
 from tracer.journal import Journal
-from tracer.records import SCHEMA_VERSION, ContentKind, FileManifest, SourceStatus, dumps_json
+from tracer.records import (
+    SCHEMA_VERSION,
+    ContentKind,
+    FileEvent,
+    FileManifest,
+    Snapshot,
+    SourceStatus,
+    dumps_json,
+)
 from tracer.reduce import ReduceOptions, gather, reduce_session, scan_manifest
 from tracer.sources.base import Scope, content_of_path
 from tracer.sources.snapshot import take_snapshot
@@ -354,6 +363,9 @@ class StopResult:
     info: SessionInfo
     recovered: bool
     """True when the recorder was not there to stop cleanly (crash, kill, reboot, hang)."""
+    journal_damaged: bool = False
+    """True when part of the journal could not be read: the result comes from the two walks
+    (or the final walk alone when the baseline was lost) and says so in ``degraded``."""
 
 
 # -- sessions on disk -------------------------------------------------------------------------
@@ -753,23 +765,55 @@ def discard_session(info: SessionInfo) -> None:
 
 
 def _finish(info: SessionInfo, recovery: list[_Recovery]) -> StopResult:
+    damage: list[str] = []
+    if not os.path.exists(info.journal_path):
+        raise JournalError(
+            f"session journal {info.journal_path} is missing. The recorder of {info.root} died "
+            f"before it was ready; remove {info.session_dir} and start again"
+        )
+    journal: Journal | None = None
     try:
         journal = Journal(info.journal_path)
     except JournalError as exc:
-        raise JournalError(
-            f"{exc}. The recorder of {info.root} died before it was ready; remove "
-            f"{info.session_dir} and start again"
-        ) from exc
-    try:
-        baseline = journal.read_baseline()
-        events = list(journal.events())
-        meta_sources = journal.get_meta("sources", [])
-        degraded = list(journal.get_meta("degraded", []))
-        warnings = list(journal.get_meta("warnings", []))
-        state = journal.get_meta("state", "recording")
-        usn_cursor = journal.get_meta("usn_cursor")
-    finally:
-        journal.close()
+        damage.append(str(exc))
+    baseline: Snapshot | None = None
+    events: list[FileEvent] = []
+    meta_sources: list[Any] = []
+    degraded: list[str] = []
+    warnings: list[str] = []
+    state = "recording"
+    usn_cursor = None
+    if journal is not None:
+        try:
+            try:
+                baseline = journal.read_baseline()
+            except (JournalError, sqlite3.DatabaseError, KeyError, TypeError, ValueError) as exc:
+                damage.append(f"baseline unreadable ({exc})")
+            try:
+                events = list(journal.events(corrupt=damage))
+                meta_sources = journal.get_meta("sources", [])
+                degraded = list(journal.get_meta("degraded", []))
+                warnings = list(journal.get_meta("warnings", []))
+                state = journal.get_meta("state", "recording")
+                usn_cursor = journal.get_meta("usn_cursor")
+            except (sqlite3.DatabaseError, ValueError) as exc:
+                damage.append(f"events or state unreadable ({exc})")
+        finally:
+            journal.close()
+    if damage:
+        lost = baseline is None
+        degraded.append(
+            "journal damaged: "
+            + "; ".join(damage[:5])
+            + (f"; and {len(damage) - 5} more" if len(damage) > 5 else "")
+            + (
+                "; the baseline is lost, so every file under the root at stop is listed"
+                if lost
+                else "; outputs come from the two walks and the readable events"
+            )
+        )
+    if baseline is None:
+        baseline = Snapshot(root=info.root, files={})
     if state == "stopped":
         # Stopped cleanly before (e.g. an earlier stop whose outputs failed): nothing lost.
         recovery = [r for r in recovery if r.killed]
@@ -804,7 +848,7 @@ def _finish(info: SessionInfo, recovery: list[_Recovery]) -> StopResult:
         stopped_ns=time.time_ns(),
         evidence=evidence,
     )
-    return StopResult(manifest, info, bool(recovery))
+    return StopResult(manifest, info, bool(recovery), journal_damaged=bool(damage))
 
 
 def scan_tree(path: str, options: SessionOptions = SessionOptions()) -> FileManifest:

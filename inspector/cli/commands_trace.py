@@ -15,7 +15,8 @@ import json
 import typer
 
 from inspector.cli.exit_codes import ExitCode
-from inspector.pipeline import tracing
+from inspector.pipeline import demo as demo_pipeline
+from inspector.pipeline import outputs, trace
 from tracer.session import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
@@ -43,10 +44,10 @@ def _output_options(
     ca2: str | None,
     listpath: str | None,
     report: str | None,
-) -> tracing.OutputOptions:
-    if out is not None and out.lower() not in tracing.OUT_KINDS:
+) -> outputs.OutputOptions:
+    if out is not None and out.lower() not in outputs.OUT_KINDS:
         raise typer.BadParameter(f"-out takes cat, cdf or list, not {out!r}")
-    return tracing.OutputOptions(
+    return outputs.OutputOptions(
         out=out,
         name=name,
         cdf_path=cdfpath,
@@ -60,7 +61,7 @@ def _output_options(
     )
 
 
-def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
+def _render(result: trace.TraceOutputs, as_json: bool) -> None:
     m = result.manifest
     if as_json:
         typer.echo(
@@ -130,7 +131,7 @@ def register(app: typer.Typer) -> None:
             include=tuple(include),
             exclude=tuple(exclude),
         )
-        info = tracing.start(root, path, options)
+        info = trace.start(root, path, options)
         if as_json:
             typer.echo(json.dumps(info.to_dict(), indent=2))
         else:
@@ -148,7 +149,7 @@ def register(app: typer.Typer) -> None:
         resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
         ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
         en: str = typer.Option(
-            tracing.DEFAULT_ENCODING, "--en", "-en", help="EncodingType for the CDF."
+            outputs.DEFAULT_ENCODING, "--en", "-en", help="EncodingType for the CDF."
         ),
         ca1: str | None = typer.Option(None, "--ca1", "-ca1", help="CATATTR1 value."),
         ca2: str | None = typer.Option(None, "--ca2", "-ca2", help="CATATTR2 value."),
@@ -162,7 +163,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.stop(root, opts), as_json)
+        _render(trace.stop(root, opts), as_json)
 
     @app.command(context_settings=CONTEXT)
     def scan(
@@ -172,7 +173,7 @@ def register(app: typer.Typer) -> None:
         cdfpath: str | None = typer.Option(None, "--cdfpath", "-cdfpath", help="CDF path."),
         resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
         ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
-        en: str = typer.Option(tracing.DEFAULT_ENCODING, "--en", "-en", help="EncodingType."),
+        en: str = typer.Option(outputs.DEFAULT_ENCODING, "--en", "-en", help="EncodingType."),
         ca1: str | None = typer.Option(None, "--ca1", "-ca1", help="CATATTR1 value."),
         ca2: str | None = typer.Option(None, "--ca2", "-ca2", help="CATATTR2 value."),
         listpath: str | None = typer.Option(None, "--listpath", "-listpath", help="List path."),
@@ -181,20 +182,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.scan(path, opts), as_json)
+        _render(trace.scan(path, opts), as_json)
 
     @app.command(context_settings=CONTEXT)
     def demo(
         workdir: str | None = typer.Option(
             None,
             "--dir",
-            help=f"Work folder, kept for inspection (default: ./{tracing.DEMO_DIR}; emptied "
+            help=f"Work folder, kept for inspection (default: ./{demo_pipeline.DEMO_DIR}; emptied "
             "first when an earlier demo made it).",
         ),
     ) -> None:
         """Record a scripted install of fixture PEs, write .cdf/.cat/report, sign and verify,
         then write, compile, sign and re-read WDAC policies trusting the catalog's signer."""
-        r = tracing.run_demo(workdir)
+        r = demo_pipeline.run_demo(workdir)
         m = r.outputs.manifest
         typer.echo(f"recorded {r.root} (sources: {', '.join(s.name for s in m.sources)})")
         for e in m.entries:
@@ -234,7 +235,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """List recording sessions (active, unresponsive, stale) with sources and counts."""
-        sessions = tracing.status()
+        sessions = trace.status()
         if as_json:
             typer.echo(json.dumps([s.to_dict() for s in sessions], indent=2))
             return

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.asn1.oids import SIP_GUID_PE
-from catalog.ctl.build import CatalogMember, CatalogSpec, build_catalog
+from catalog.ctl.build import CatalogMember
 from catalog.ctl.members import catalog_attributes, catalog_member, catalog_time
 from catalog.ctl.read import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
 from catalog.errors import CatalogError, CatalogInputError
@@ -48,10 +49,10 @@ from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
 from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
-from cdf.parser import parse
+from cdf.parser import decode, parse
 from cdf.paths import resolve_member_path, windows_basename
-from cdf.writer import render_bytes
-from inspector.pipeline.files import read_input, write_atomically
+from inspector.pipeline.files import read_input
+from inspector.pipeline.outputs import build_catalog_der, write_catalog_outputs
 
 SCHEMA_VERSION = 1
 CAB_MAGIC = b"MSCF"
@@ -213,12 +214,12 @@ def build_definition(
     workers: int | None = None,
     progress: HashProgress | None = None,
     warnings: Sequence[str] = (),
-    extra_output: tuple[Path, bytes] | None = None,
+    cdf_target: Path | None = None,
     prior_failures: Sequence[MemberFailure] = (),
 ) -> CatalogRun:
     """Hash the definition's members (paths relative to ``base_dir``) and write ``target``.
 
-    ``extra_output`` (path, bytes) is written atomically after the catalog (the .cdf of
+    ``cdf_target`` receives the definition as a .cdf, atomically after the catalog (the .cdf of
     ``catalog build``), and only when the catalog is written.
     """
     version = definition.effective_catalog_version
@@ -307,25 +308,16 @@ def build_definition(
     this_update = catalog_time(when, 0 if random_id else newest, datetime.now(UTC), os.environ)
     if list_identifier is None and random_id:
         list_identifier = secrets.token_bytes(16)
-    attributes = catalog_attributes(definition.attributes)
-    built = build_catalog(
-        CatalogSpec(
-            version=version,
-            this_update=this_update.replace(microsecond=0),
-            members=tuple(members),
-            attributes=attributes,
-            list_identifier=list_identifier,
-        )
+    built = build_catalog_der(
+        definition, members, this_update=this_update, list_identifier=list_identifier
     )
     write = not failures or keep_going
     output: Path | None = None
     cdf_output: Path | None = None
     if write:
-        write_atomically(target, built.der)
+        write_catalog_outputs(definition, built, cat=target, cdf=cdf_target)
         output = target
-        if extra_output is not None:
-            write_atomically(extra_output[0], extra_output[1])
-            cdf_output = extra_output[0]
+        cdf_output = cdf_target
     return CatalogRun(
         output=output,
         cdf_output=cdf_output,
@@ -340,17 +332,49 @@ def build_definition(
     )
 
 
+def _header_line(data: bytes, key: str) -> int | None:
+    """The line number of ``key=`` in ``[CatalogHeader]`` (for messages), or None."""
+    try:
+        text = decode(data)[0]
+    except CdfInputError:
+        return None
+    section = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip().lower()
+        elif section == "catalogheader" and line.partition("=")[0].strip().lower() == key:
+            return number
+    return None
+
+
+def _escape_reason(name: str) -> str | None:
+    """Why the .cdf's ``Name`` could leave ResultDir (None: a name inside it)."""
+    parts = re.split(r"[\\/]", name)
+    if any(".." in p and p.strip(" .") == "" for p in parts):  # Windows drops trailing dots
+        return "'..' climbs out of ResultDir"
+    if name.startswith(("\\", "/")):
+        return "an absolute path or UNC share is not a name inside ResultDir"
+    if not parts[-1] or parts[-1] in (".", ".."):
+        return "it names a folder, not a file"
+    return None
+
+
 def _target(
     definition: CatalogDefinition,
     cdf_path: Path,
+    data: bytes,
     base_dir: Path,
     drive_map: Mapping[str, str] | None,
     warnings: list[str],
 ) -> Path:
     """ResultDir/Name, both relative to the .cdf's folder (where OSS-SAMPLE ran MakeCat).
 
-    WinAppCli writes ``Name`` as a full Windows path; when its drive has no host folder in
-    ``drive_map``, the file name is kept and put in ResultDir (or beside the .cdf), with a warning.
+    ``Name`` must stay inside ResultDir: ``..``, absolute POSIX paths and UNC shares are refused
+    (``CatalogInputError`` naming the .cdf line). WinAppCli writes ``Name`` as a full Windows
+    path (``C:\\Out\\app.cat``): it is honoured only inside the folder the user mapped that
+    drive to with ``drive_map``; an unmapped drive keeps the file name, in ResultDir (or beside
+    the .cdf), with a warning.
     """
     folder = base_dir
     if definition.result_dir:
@@ -359,8 +383,18 @@ def _target(
         except CdfInputError as exc:
             raise CatalogInputError(f"{cdf_path}: ResultDir: {exc.message}") from None
     name = definition.name or f"{cdf_path.stem}.cat"
+    why = _escape_reason(name)
+    if why is not None:
+        line = _header_line(data, "name")
+        where = f"line {line}: " if line is not None else ""
+        raise CatalogInputError(
+            f"{cdf_path}: {where}Name={name}: {why}; MakeCat writes the catalog into ResultDir "
+            f"({folder}): give a file name such as {windows_basename(name) or 'package.cat'}"
+        )
     if "\\" not in name and "/" not in name:
         return folder / name
+    if re.match(r"[A-Za-z]:", name) is None:  # relative, with sub-folders: still inside
+        return Path(str(resolve_member_path(name, folder, drive_map)))
     try:
         return Path(str(resolve_member_path(name, folder, drive_map)))
     except CdfInputError as exc:
@@ -390,7 +424,7 @@ def makecat(
     base_dir = cdf_path.resolve().parent
     warnings = [f"{source}: {w}" for w in parsed.warnings]
     if output is None:
-        output = _target(definition, cdf_path, base_dir, drive_map, warnings)
+        output = _target(definition, cdf_path, data, base_dir, drive_map, warnings)
     return build_definition(
         definition,
         base_dir=base_dir,
@@ -451,9 +485,6 @@ def build_from_paths(
         raise CatalogInputError(str(exc)) from exc
     if version == 1:
         definition = dataclasses.replace(definition, catalog_version=1, hash_algorithms=("SHA1",))
-    extra = None
-    if cdf_output is not None:
-        extra = (cdf_output, render_bytes(definition))
     return build_definition(
         definition,
         base_dir=Path.cwd(),
@@ -464,7 +495,7 @@ def build_from_paths(
         keep_going=keep_going,
         workers=workers,
         progress=progress,
-        extra_output=extra,
+        cdf_target=cdf_output,
         prior_failures=walk_failures,
     )
 
@@ -489,5 +520,4 @@ __all__ = [
     "build_from_paths",
     "makecat",
     "read_catalog",
-    "write_atomically",
 ]
