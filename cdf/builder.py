@@ -110,11 +110,14 @@ def unwritable_path_reason(path: str) -> str | None:
     A .cdf line cannot hold an empty name, surrounding blanks, CR, LF, NUL or a lone surrogate
     (an undecodable POSIX name); MakeCat could not express such a file.
     """
-    if not path or path != path.strip(" \t") or has_line_break(path):
-        return (
-            "is empty, has surrounding blanks, a line break or undecodable bytes: a .cdf line "
-            "cannot hold it"
-        )
+    if not path:
+        return "is empty: a .cdf line cannot hold it"
+    if path != path.strip(" \t"):
+        return "has surrounding blanks, which a .cdf line drops"
+    if has_line_break(path):
+        if any("\ud800" <= c <= "\udfff" for c in path):
+            return "has bytes that are not UTF-8, which a .cdf cannot hold"
+        return "has a line break (CR/LF) or NUL, which a .cdf line cannot hold"
     return None
 
 

@@ -74,6 +74,7 @@ def _render(result: trace.TraceOutputs, as_json: bool) -> None:
                     "transient": sum(1 for e in m.entries if not e.exists_at_stop),
                     "degraded": list(m.degraded),
                     "recovered": result.recovered,
+                    "damaged_journal": result.damaged_journal,
                     "written": list(result.written),
                 },
                 indent=2,
@@ -89,6 +90,8 @@ def _render(result: trace.TraceOutputs, as_json: bool) -> None:
         typer.echo(f"wrote {path}")
     for why in m.degraded:
         typer.echo(f"degraded: {why}", err=True)
+    if result.damaged_journal is not None:
+        typer.echo(f"kept the damaged journal for inspection: {result.damaged_journal}", err=True)
     for w in (*m.warnings, *result.warnings):
         typer.echo(f"warning: {w}", err=True)
 

@@ -285,9 +285,14 @@ def write_outputs(
 
 
 def _keep_journal(journal: str, report: str) -> str:
-    """Copy a damaged journal beside the report (the session folder is discarded)."""
-    kept = os.path.splitext(report)[0] + ".damaged-journal.sqlite"
+    """Copy a damaged journal (and its write-ahead log) beside the report: the session folder
+    is discarded once the outputs are written."""
+    base = report[: -len(".report.json")] if report.endswith(".report.json") else report
+    kept = base + ".damaged-journal.sqlite"
+    Path(kept).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(journal, kept)
+    if Path(journal + "-wal").exists():
+        shutil.copyfile(journal + "-wal", kept + "-wal")
     return kept
 
 
