@@ -1,4 +1,4 @@
-"""``stop`` finishes whatever the recorder or the file names did (issue 11, items 5 and 6).
+"""``stop`` finishes whatever the recorder or the file names did.
 
 Real recorder processes through the real CLI. Oracles: the files each test wrote itself (their
 names as bytes from ``os.listdir(bytes)``, their contents hashed with hashlib: a flat member's

@@ -1,4 +1,4 @@
-"""``makecat``: the catalog a .cdf names stays inside ResultDir (issue 11, item 2).
+"""``makecat``: the catalog a .cdf names stays inside ResultDir.
 
 A hostile .cdf's ``Name=`` must not write anywhere else: ``..``, absolute paths and UNC shares are
 refused with exit 3 and a message naming the .cdf line; a symlink planted at the target is
