@@ -20,6 +20,7 @@ import pytest
 import signify.asn1.ctl  # noqa: F401  (registers the CTL content type with asn1crypto)
 from asn1crypto.cms import ContentInfo
 
+from inspector.cli.exit_codes import ExitCode
 from tests.conftest import run_cli
 from tests.support.sessionkit import recorder_pid, state_dir  # noqa: F401 - fixture
 from tracer.session import find_session, request
@@ -123,7 +124,8 @@ def test_damaged_journal_and_dead_recorder_still_write_every_output(
             db.execute("UPDATE events SET data = '{not json' WHERE seq = 1")
         garbage = None
     code, _, err = run_cli(capsys, "stop", str(root), "-name", str(out / "pkg.cat"))
-    assert code == 0, err
+    # a degraded recording: success, or the CLI's own "degraded" code where it has one
+    assert code == int(getattr(ExitCode, "DEGRADED", ExitCode.OK)), err
     assert "journal damaged" in err
     report = json.loads((out / "pkg.report.json").read_bytes())
     assert report["recovered"] is True
