@@ -64,22 +64,19 @@ def _output_options(
 def _render(result: trace.TraceOutputs, as_json: bool) -> None:
     m = result.manifest
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "session_id": m.session_id,
-                    "root": m.root,
-                    "files": len(m.entries),
-                    "catalogable": result.catalogable,
-                    "transient": sum(1 for e in m.entries if not e.exists_at_stop),
-                    "degraded": list(m.degraded),
-                    "recovered": result.recovered,
-                    "damaged_journal": result.damaged_journal,
-                    "written": list(result.written),
-                },
-                indent=2,
-            )
-        )
+        doc = {
+            "session_id": m.session_id,
+            "root": m.root,
+            "files": len(m.entries),
+            "catalogable": result.catalogable,
+            "transient": sum(1 for e in m.entries if not e.exists_at_stop),
+            "degraded": list(m.degraded),
+            "recovered": result.recovered,
+            "written": list(result.written),
+        }
+        if result.damaged_journal is not None:  # only then: the document is otherwise unchanged
+            doc["damaged_journal"] = result.damaged_journal
+        typer.echo(json.dumps(doc, indent=2))
         return
     transient = sum(1 for e in m.entries if not e.exists_at_stop)
     typer.echo(
