@@ -17,7 +17,7 @@ import typer
 from inspector.cli.exit_codes import ExitCode
 from inspector.pipeline import demo as demo_pipeline
 from inspector.pipeline import outputs, trace
-from tracer.session import SessionOptions
+from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
 

@@ -24,8 +24,7 @@ from inspector.pipeline.signing import load_identity, sign_catalog, tbs_report, 
 from inspector.pipeline.trace import TraceOutputs, start, stop
 from policy.options import UNSIGNED_OPTION
 from policy.signers import SignerLevel
-from tracer.errors import TracerInputError
-from tracer.session import STATE_ENV
+from tracer import STATE_ENV, TracerInputError
 
 DEMO_INSTALLER = """
 import os, shutil, subprocess, sys, time

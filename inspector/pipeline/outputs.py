@@ -29,8 +29,7 @@ from catalog.pe.hashing import HashOptions
 from catalog.records import FileDigests
 from cdf.model import CatalogDefinition
 from cdf.writer import render_bytes
-from tracer.errors import TracerInputError
-from tracer.records import Hashes, dumps_json
+from tracer import Hashes, TracerInputError, dumps_json
 
 DEFAULT_NAME = "InspectedPackage"
 """Package Inspector's default output name (formats.md 5.2)."""

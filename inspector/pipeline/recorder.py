@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 from catalog.pe.hashing import hash_file
 from inspector.pipeline.outputs import HASH_OPTIONS, digests_json
-from tracer.recorder import run_recorder
-from tracer.records import HashCallable
+from tracer import HashCallable, run_recorder
 
 MODULE = "inspector.pipeline.recorder"
 

@@ -47,12 +47,12 @@ from inspector.pipeline.outputs import (
     write_report,
 )
 from inspector.pipeline.recorder import recorder_argv
-from tracer.errors import TracerInputError
-from tracer.records import FileManifest
-from tracer.session import (
+from tracer import (
+    FileManifest,
     SessionInfo,
     SessionOptions,
     SessionStatus,
+    TracerInputError,
     discard_session,
     list_sessions,
     scan_tree,

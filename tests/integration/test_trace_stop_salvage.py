@@ -23,7 +23,8 @@ from asn1crypto.cms import ContentInfo
 from inspector.cli.exit_codes import ExitCode
 from tests.conftest import run_cli
 from tests.support.sessionkit import recorder_pid, state_dir  # noqa: F401 - fixture
-from tracer.session import find_session, request
+from tracer.control import request
+from tracer.state import find_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
 
