@@ -8,6 +8,7 @@ with their reason (nothing is dropped silently).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
+from catalog.ctl.members import resolve_time
 from catalog.errors import CatalogInputError
 from cdf.builder import DEFAULT_OS_ATTRIBUTE, FILE_ATTRIBUTE_FLAGS
-from inspector.pipeline.catalogs import resolve_time
 from inspector.pipeline.files import write_atomically
 from inspector.pipeline.policies import load_policy, save_policy_xml
 from policy import Issue, PolicyInputError, SiPolicy, new_policy
@@ -300,7 +301,7 @@ def catalog_from_events(
     if not members:
         reasons = "; ".join(f"{p}: {r}" for p, r in events.failed_inputs) or "no usable events"
         raise CatalogInputError(f"no catalog members from the events ({reasons})")
-    this_update = resolve_time(when) or _event_time(events.events) or datetime.now(UTC)
+    this_update = resolve_time(when, os.environ) or _event_time(events.events) or datetime.now(UTC)
     os_attr = NameValue(
         DEFAULT_OS_ATTRIBUTE.name, DEFAULT_OS_ATTRIBUTE.flags, DEFAULT_OS_ATTRIBUTE.stored_value()
     )
