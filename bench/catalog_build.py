@@ -25,13 +25,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalog.cms.keys import SigningIdentity, identity_from_pem
-from catalog.ctl.build import CatalogMember, CatalogSpec, NameValue, build_catalog
-from catalog.ctl.members import catalog_member
-from catalog.ctl.read import parse_catalog
-from catalog.ctl.sign import sign_catalog_der
-from catalog.pe.hashing import HashOptions, hash_paths
-from catalog.records import FileDigests
+from catalog import FileDigests
+from catalog.cms import SigningIdentity, identity_from_pem
+from catalog.ctl import (
+    CatalogMember,
+    CatalogSpec,
+    NameValue,
+    build_catalog,
+    catalog_member,
+    parse_catalog,
+    sign_catalog_der,
+)
+from catalog.pe import HashOptions, hash_paths
 from fixtures.pki import load_pki
 
 FIXED_TIME = datetime(2026, 1, 1, tzinfo=UTC)

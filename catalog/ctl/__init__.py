@@ -1,1 +1,66 @@
-"""ctl"""
+"""The catalog itself (CTL, formats.md 4): build, read, verify signature and membership. May
+import ``catalog.pe``, ``catalog.cms`` and ``catalog.asn1``."""
+
+from __future__ import annotations
+
+from catalog.ctl.build import (
+    FLAG_BASE64,
+    BuiltCatalog,
+    CatalogMember,
+    CatalogSpec,
+    MemberKind,
+    NameValue,
+    build_catalog,
+)
+from catalog.ctl.members import (
+    catalog_attributes,
+    catalog_member,
+    catalog_time,
+    resolve_time,
+)
+from catalog.ctl.read import (
+    CatalogEntry,
+    ParsedCatalog,
+    SignerSummary,
+    ctl_subject_count,
+    display_value,
+    parse_catalog,
+    signer_summaries,
+)
+from catalog.ctl.sign import sign_catalog_der
+from catalog.ctl.verify import (
+    MembershipVerdict,
+    MemberStatus,
+    SignatureVerdict,
+    TrustStatus,
+    check_members,
+    verify_signature,
+)
+
+__all__ = [
+    "FLAG_BASE64",
+    "BuiltCatalog",
+    "CatalogEntry",
+    "CatalogMember",
+    "CatalogSpec",
+    "MemberKind",
+    "MemberStatus",
+    "MembershipVerdict",
+    "NameValue",
+    "ParsedCatalog",
+    "SignatureVerdict",
+    "SignerSummary",
+    "TrustStatus",
+    "build_catalog",
+    "catalog_attributes",
+    "catalog_member",
+    "catalog_time",
+    "check_members",
+    "ctl_subject_count",
+    "display_value",
+    "parse_catalog",
+    "resolve_time",
+    "sign_catalog_der",
+    "signer_summaries",
+    "verify_signature",
+]

@@ -37,7 +37,7 @@ from datetime import datetime
 
 from catalog.asn1 import der, oids
 from catalog.errors import CatalogInputError
-from catalog.pe.page_hashes import encode_page_hash_link
+from catalog.pe import encode_page_hash_link
 from catalog.records import HashAlgorithm, PageHashTable
 
 FLAG_NO_REPLICATE = 0x01000000

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from catalog.asn1.oids import OID_CTL
-from catalog.cms.keys import SigningIdentity, preflight
-from catalog.cms.signed_data import SignOptions, parse_signed_data, resign
-from catalog.cms.timestamp import Rfc3161Timestamper
+from catalog.asn1 import OID_CTL
+from catalog.cms import (
+    Rfc3161Timestamper,
+    SigningIdentity,
+    SignOptions,
+    parse_signed_data,
+    preflight,
+    resign,
+)
 from catalog.ctl.read import ctl_subject_count
 from catalog.errors import CatalogInputError
 

@@ -13,14 +13,14 @@ JSON form (reports, trace journals) is ``PageHashTable.to_json``/``from_json`` i
 
 from __future__ import annotations
 
-from catalog.asn1 import der, oids
-from catalog.asn1.der import (
+from catalog.asn1 import (
     TAG_OCTET_STRING,
     TAG_SEQUENCE,
     TAG_SET,
-    Buffer,
     DerError,
     children,
+    der,
+    oids,
     read_oid,
 )
 from catalog.records import HashAlgorithm, PageHashTable
@@ -37,7 +37,7 @@ def table_bytes(table: PageHashTable) -> bytes:
     return b"".join(offset.to_bytes(4, "little") + digest for offset, digest in table.entries)
 
 
-def table_from_bytes(algorithm: HashAlgorithm, data: Buffer) -> PageHashTable:
+def table_from_bytes(algorithm: HashAlgorithm, data: bytes | memoryview) -> PageHashTable:
     """Split a binary table; raise ``ValueError`` when its length is not whole entries."""
     raw = bytes(data)
     step = 4 + algorithm.digest_size
@@ -72,7 +72,7 @@ def encode_page_hash_link(table: PageHashTable) -> bytes:
 
 
 def decode_page_hash_moniker(
-    class_id: Buffer, data: Buffer, start: int, end: int
+    class_id: bytes | memoryview, data: bytes | memoryview, start: int, end: int
 ) -> tuple[str | None, PageHashTable | None]:
     """The page-hash type OID and table of an SpcSerializedObject.
 

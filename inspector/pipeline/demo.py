@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.cms.keys import SigningIdentity
+from catalog.cms import SigningIdentity
 from inspector.pipeline import policies
 from inspector.pipeline.outputs import OutputOptions
 from inspector.pipeline.signing import load_identity, sign_catalog, tbs_report, verify_catalog

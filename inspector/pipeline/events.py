@@ -15,9 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
-from catalog.ctl.members import resolve_time
-from catalog.errors import CatalogInputError
+from catalog import CatalogInputError
+from catalog.ctl import (
+    CatalogMember,
+    CatalogSpec,
+    MemberKind,
+    NameValue,
+    build_catalog,
+    resolve_time,
+)
 from cdf.builder import DEFAULT_OS_ATTRIBUTE, FILE_ATTRIBUTE_FLAGS
 from inspector.pipeline.files import write_atomically
 from inspector.pipeline.policies import load_policy, save_policy_xml

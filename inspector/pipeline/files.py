@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catalog.errors import CatalogEnvironmentError, CatalogInputError
-from catalog.files import write_atomically
+from catalog import CatalogEnvironmentError, CatalogInputError, write_atomically
 
 
 def read_input(path: Path, what: str) -> bytes:

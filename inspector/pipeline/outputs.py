@@ -22,11 +22,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.ctl.build import BuiltCatalog, CatalogMember, CatalogSpec, build_catalog
-from catalog.ctl.members import catalog_attributes
-from catalog.files import write_atomically
-from catalog.pe.hashing import HashOptions
-from catalog.records import FileDigests
+from catalog import FileDigests, write_atomically
+from catalog.ctl import (
+    BuiltCatalog,
+    CatalogMember,
+    CatalogSpec,
+    build_catalog,
+    catalog_attributes,
+)
+from catalog.pe import HashOptions
 from cdf.model import CatalogDefinition
 from cdf.writer import render_bytes
 from tracer import Hashes, TracerInputError, dumps_json

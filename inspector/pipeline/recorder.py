@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from catalog.pe.hashing import hash_file
+from catalog.pe import hash_file
 from inspector.pipeline.outputs import HASH_OPTIONS, digests_json
 from tracer import HashCallable, run_recorder
 

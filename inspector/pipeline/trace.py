@@ -29,10 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.ctl.build import CatalogMember
-from catalog.ctl.members import catalog_member, catalog_time
-from catalog.pe.hashing import hash_paths
-from catalog.records import FileDigests, FileFailure, file_digests_from_dict
+from catalog import FileDigests, FileFailure, file_digests_from_dict
+from catalog.ctl import CatalogMember, catalog_member, catalog_time
+from catalog.pe import hash_paths
 from cdf.builder import build_package_definition, unwritable_path_reason
 from inspector.pipeline.outputs import (
     DEFAULT_NAME,
