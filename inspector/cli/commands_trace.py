@@ -15,11 +15,13 @@ import json
 import typer
 
 from inspector.cli.exit_codes import ExitCode
+from inspector.cli.progress import FileProgress
 from inspector.pipeline import demo as demo_pipeline
 from inspector.pipeline import outputs, trace
 from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
+PROGRESS = "Hashing progress on stderr: files, MB/s, ETA (default: when a terminal)."
 
 
 def _bool(value: str | None, flag: str) -> bool:
@@ -160,10 +162,13 @@ def register(app: typer.Typer) -> None:
             None, "--report", "-report", help="JSON report path (default beside the output)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
     ) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(trace.stop(root, opts), as_json)
+        with FileProgress("hashing", progress) as bar:
+            result = trace.stop(root, opts, progress=bar)
+        _render(result, as_json)
 
     @app.command(context_settings=CONTEXT)
     def scan(
@@ -179,10 +184,13 @@ def register(app: typer.Typer) -> None:
         listpath: str | None = typer.Option(None, "--listpath", "-listpath", help="List path."),
         report: str | None = typer.Option(None, "--report", "-report", help="JSON report."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
     ) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(trace.scan(path, opts), as_json)
+        with FileProgress("hashing", progress) as bar:
+            result = trace.scan(path, opts, progress=bar)
+        _render(result, as_json)
 
     @app.command(context_settings=CONTEXT)
     def demo(

@@ -31,7 +31,7 @@ from typing import Any
 
 from catalog import FileDigests, FileFailure, file_digests_from_dict
 from catalog.ctl import CatalogMember, catalog_member, catalog_time
-from catalog.pe import hash_paths
+from catalog.pe import HashProgress, hash_paths
 from cdf.builder import build_package_definition, unwritable_path_reason
 from inspector.pipeline.outputs import (
     DEFAULT_NAME,
@@ -195,12 +195,14 @@ def build_catalog_outputs(
     return [str(p) for p in written], warnings
 
 
-def _hash_survivors(manifest: FileManifest) -> tuple[dict[str, FileDigests], list[str]]:
+def _hash_survivors(
+    manifest: FileManifest, progress: HashProgress | None = None
+) -> tuple[dict[str, FileDigests], list[str]]:
     """Hash every catalogable file that exists at stop (all cores, one read per file)."""
     paths = [e.path for e in manifest.entries if e.exists_at_stop and e.catalogable]
     hashes: dict[str, FileDigests] = {}
     warnings: list[str] = []
-    for p, result in zip(paths, hash_paths(paths, HASH_OPTIONS), strict=True):
+    for p, result in zip(paths, hash_paths(paths, HASH_OPTIONS, progress=progress), strict=True):
         if isinstance(result, FileFailure):
             warnings.append(f"{p}: could not hash at stop: {result.error}")
         else:
@@ -240,14 +242,20 @@ def _report(
         if _hostile(entry["path"]):
             entry["path_bytes"] = os.fsencode(entry["path"]).hex()
         d = hashes_at_stop.get(entry["path"])
-        h = None if d is None else digests_json(d)
+        h = None if d is None else _without_tables(digests_json(d))
         entry["hashes_at_stop"] = h
+        entry["hashes_at_close"] = [_without_tables(c) for c in entry["hashes_at_close"] or ()]
         closes = entry["hashes_at_close"]
-        if h is not None and closes and dict(closes[-1]) != h:
+        if h is not None and closes and closes[-1] != h:
             entry["warnings"].append(
                 "content changed after the last hash at close; the catalog uses the hash at stop"
             )
     return data
+
+
+def _without_tables(hashes: Mapping[str, Any]) -> dict[str, Any]:
+    """The report keeps first-page hashes only: whole page tables are most of its size."""
+    return {k: v for k, v in hashes.items() if not k.startswith("page_table_")}
 
 
 def write_outputs(
@@ -256,10 +264,11 @@ def write_outputs(
     *,
     recovered: bool = False,
     damaged_journal: str | None = None,
+    progress: HashProgress | None = None,
 ) -> TraceOutputs:
     """File list, catalog and CDF, then the JSON report (which names them all)."""
     plan = plan_outputs(opts)
-    hashes, warnings = _hash_survivors(manifest)
+    hashes, warnings = _hash_survivors(manifest, progress)
     written: list[str] = []
     if plan.listing is not None:
         write_listing(plan.listing, [e.path for e in manifest.entries])
@@ -296,7 +305,7 @@ def _keep_journal(journal: str, report: str) -> str:
 
 
 # -- stop / scan ------------------------------------------------------------------------------
-def stop(root: str, opts: OutputOptions) -> TraceOutputs:
+def stop(root: str, opts: OutputOptions, progress: HashProgress | None = None) -> TraceOutputs:
     """Stop (or recover) the session on ``root`` and write its outputs.
 
     The session is discarded only after every output is in place, so a failed write can be
@@ -315,9 +324,10 @@ def scan(
     path: str,
     opts: OutputOptions,
     options: SessionOptions = SessionOptions(),  # noqa: B008 - frozen record
+    progress: HashProgress | None = None,
 ) -> TraceOutputs:
     manifest = scan_tree(normalise_root_arg(path), options)
-    return write_outputs(manifest, opts)
+    return write_outputs(manifest, opts, progress=progress)
 
 
 __all__ = [
