@@ -1,0 +1,1 @@
+"""Offline App Control (WDAC) evaluation: will a file run under these policies, and why."""

@@ -1,0 +1,266 @@
+"""Facts from a file's bytes and the catalogs given: the hasher, signature checks, membership.
+
+Pure (bytes in, records out); the pipeline reads the files. It reuses the catalog package: the
+hasher (``hash_buffer``: Authenticode, page and flat hashes, version resource, embedded
+SpcIndirectDataContent), the SignedData reader and SignerInfo verifier, the catalog reader and its
+membership check (formats.md 2-4, 6). A signature counts only when everything verifies (Windows
+treats a file with a broken signature as unsigned): the SignerInfo's messageDigest and signature,
+the digest it signs against the recomputed image hash (and its page hashes, when embedded, against
+the recomputed ones), and every link of the chain built from the embedded certificates. A catalog
+signature counts for a file only when that verified catalog lists the file's current SIP hash.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from catalog.asn1.oids import OID_CTL, OID_SPC_INDIRECT_DATA
+from catalog.asn1.x509 import tbs_hash_of
+from catalog.cms.signed_data import CheckedSignerInfo, check_signer_info, parse_signed_data
+from catalog.ctl.read import parse_catalog
+from catalog.ctl.verify import MemberIndex, check_member
+from catalog.errors import CatalogError
+from catalog.pe.hashing import HashOptions, hash_buffer
+from catalog.pe.layout import parse_pe_layout
+from catalog.records import FileDigests, FileKind, HashAlgorithm
+from policy.evaluate.facts import CertFacts, FileFacts, SignatureFacts, parse_version
+
+_OPTIONS = HashOptions(flat=False)
+_MAX_CHAIN = 8
+_DER = Encoding.DER
+
+
+def _cn(name: asn1_x509.Name) -> str:
+    value = name.native.get("common_name")
+    if isinstance(value, list):
+        value = value[0]
+    return value if isinstance(value, str) else ""
+
+
+def cert_facts(der: bytes) -> CertFacts:
+    cert = asn1_x509.Certificate.load(der)
+    try:
+        tbs = tbs_hash_of(der).tbs_hash
+    except CatalogError:
+        tbs = ""
+    ekus = cert.extended_key_usage_value
+    attrs: list[str] = []
+    for key in ("organization_name", "organizational_unit_name"):
+        value = cert.subject.native.get(key)
+        attrs += value if isinstance(value, list) else [value] if isinstance(value, str) else []
+    return CertFacts(
+        subject_cn=_cn(cert.subject),
+        issuer_cn=_cn(cert.issuer),
+        tbs_hash=tbs,
+        ekus=tuple(e.dotted for e in ekus) if ekus is not None else (),
+        key_id=cert.key_identifier.hex().upper() if cert.key_identifier else None,
+        authority_key_id=(
+            cert.authority_key_identifier.hex().upper() if cert.authority_key_identifier else None
+        ),
+        self_signed=cert.self_signed != "no",
+        subject_attributes=tuple(attrs),
+    )
+
+
+def _signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """The child's signature verifies with the parent's key.
+
+    Checked directly rather than with ``verify_directly_issued_by``: OpenSSL 3 refuses SHA-1
+    certificate signatures there, and Microsoft's older PCAs (2006-2011) are SHA-1 signed.
+    """
+    algorithm = child.signature_hash_algorithm
+    try:
+        key = parent.public_key()
+        if algorithm is None:
+            return False
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        else:
+            return False
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def verified_chain(
+    leaf_der: bytes, pool: Sequence[bytes]
+) -> tuple[tuple[CertFacts, ...], str | None]:
+    """The chain from the leaf upwards through ``pool``; every link's signature is checked.
+
+    Returns the chain and the first problem (a link whose signature does not verify), if any.
+    """
+    loaded: list[x509.Certificate] = []
+    for der in pool:
+        try:
+            loaded.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue
+    current = x509.load_der_x509_certificate(leaf_der)
+    chain = [cert_facts(leaf_der)]
+    used = {current}
+    while current.issuer != current.subject and len(chain) < _MAX_CHAIN:
+        parents = [c for c in loaded if c not in used and c.subject == current.issuer]
+        if not parents:
+            break
+        good = next((p for p in parents if _signed_by(current, p)), None)
+        if good is None:
+            return tuple(chain), (
+                f"the certificate {current.subject.rfc4514_string()!r} does not verify with its "
+                "issuer's key"
+            )
+        chain.append(cert_facts(good.public_bytes(_DER)))
+        used.add(good)
+        current = good
+    return tuple(chain), None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogFacts:
+    """A catalog given to the evaluator: its signature (verified once) and its members."""
+
+    path: str
+    signature: SignatureFacts
+    members: MemberIndex
+
+
+def read_catalog(data: bytes, source: str) -> CatalogFacts:
+    """Parse and verify one catalog; ``CatalogError`` when it is not a catalog at all."""
+    parsed = parse_catalog(data, source)
+    index = MemberIndex.of(parsed)
+    if not parsed.signer_infos:
+        sig = SignatureFacts(
+            "catalog", False, problem=f"{source}: the catalog is not signed", catalog=source
+        )
+        return CatalogFacts(source, sig, index)
+    try:
+        checked = check_signer_info(
+            parsed.signer_infos[0], parsed.ctl_contents, parsed.certificates, source
+        )
+        if checked.content_type != OID_CTL:
+            raise CatalogError(f"{source}: the signed content is not a CTL")
+    except CatalogError as exc:
+        sig = SignatureFacts("catalog", False, problem=str(exc), catalog=source)
+        return CatalogFacts(source, sig, index)
+    chain, problem = verified_chain(checked.certificate, parsed.certificates)
+    sig = SignatureFacts(
+        "catalog", problem is None, chain, problem, source, None, checked.signing_time
+    )
+    return CatalogFacts(source, sig, index)
+
+
+def _subsystem(data: bytes) -> int | None:
+    if len(data) < 0x40 or data[:2] != b"MZ":
+        return None
+    (e_lfanew,) = struct.unpack_from("<I", data, 0x3C)
+    at = e_lfanew + 24 + 68  # Subsystem: same offset in PE32 and PE32+ optional headers
+    if data[e_lfanew : e_lfanew + 4] != b"PE\0\0" or at + 2 > len(data):
+        return None
+    return int(struct.unpack_from("<H", data, at)[0])
+
+
+def _embedded(data: bytes, digests: FileDigests, source: str) -> SignatureFacts | None:
+    if not digests.signed or digests.kind is not FileKind.PE:
+        return None
+    if digests.signature is None:
+        return SignatureFacts("embedded", False, problem=digests.signature_note or "unreadable")
+    if digests.signature_matches() is not True:
+        return SignatureFacts(
+            "embedded",
+            False,
+            problem="the file's image hash differs from the digest its signature covers (the "
+            "file was changed after signing)",
+        )
+    embedded_pages = digests.signature.page_hashes
+    if embedded_pages is not None:
+        computed = digests.page_table(embedded_pages.algorithm)
+        if computed is not None and computed.entries != embedded_pages.entries:
+            return SignatureFacts(
+                "embedded", False, problem="the page hashes in the signature do not match the file"
+            )
+    try:
+        layout = parse_pe_layout(data, len(data))
+        table = data[layout.cert_table_offset : layout.cert_table_offset + layout.cert_table_size]
+        (length,) = struct.unpack_from("<I", table, 0)
+        parts = parse_signed_data(table[8:length], source)
+        if parts.content_type != OID_SPC_INDIRECT_DATA or not parts.signer_infos:
+            raise CatalogError(f"{source}: the signature holds no Authenticode content")
+        checked: CheckedSignerInfo = check_signer_info(
+            parts.signer_infos[0], parts.content_octets, parts.certificates, source
+        )
+    except (CatalogError, struct.error) as exc:
+        return SignatureFacts("embedded", False, problem=str(exc))
+    chain, problem = verified_chain(checked.certificate, parts.certificates)
+    return SignatureFacts(
+        "embedded", problem is None, chain, problem, None, None, checked.signing_time
+    )
+
+
+def _hashes(d: FileDigests) -> tuple[tuple[str, bytes], ...]:
+    out: list[tuple[str, bytes]] = []
+    prefix = "Authenticode" if d.kind is FileKind.PE else "Flat"
+    for alg, name in ((HashAlgorithm.SHA1, "SHA1"), (HashAlgorithm.SHA256, "SHA256")):
+        sip = d.sip_digest(alg)
+        if sip is not None:
+            out.append((f"{prefix} {name}", sip))
+    for alg, name in ((HashAlgorithm.SHA1, "SHA1"), (HashAlgorithm.SHA256, "SHA256")):
+        page = d.first_page_hash(alg)
+        if page is not None:
+            out.append((f"Page {name}", page))
+    return tuple(out)
+
+
+def gather_facts(data: bytes, path: str, catalogs: Sequence[CatalogFacts] = ()) -> FileFacts:
+    """Every fact a policy can test about the file ``data`` found at ``path``."""
+    digests = hash_buffer(data, path, _OPTIONS)
+    notes: list[str] = []
+    if digests.kind is FileKind.PE_NONCONFORMANT:
+        notes.append(f"not a conformant PE ({digests.reason}): Windows uses its flat hash")
+    signatures: list[SignatureFacts] = []
+    embedded = _embedded(data, digests, path)
+    if embedded is not None:
+        signatures.append(embedded)
+    for cat in catalogs:
+        verdict = check_member(cat.members, digests)
+        if verdict.ok:
+            s = cat.signature
+            signatures.append(
+                SignatureFacts(
+                    "catalog",
+                    s.valid,
+                    s.chain,
+                    s.problem,
+                    cat.path,
+                    verdict.identifier,
+                    s.signing_time,
+                )
+            )
+        elif verdict.identifier is not None or verdict.status.value != "not a member":
+            notes.append(f"catalog {cat.path}: {verdict.status.value}: {verdict.detail}")
+    meta = digests.metadata
+    version = parse_version(meta.file_version) if meta else None
+    if meta is not None and meta.file_version and version is None:
+        notes.append(f"FileVersion {meta.file_version!r} is not a dotted version")
+    return FileFacts(
+        path=path,
+        name=path.replace("\\", "/").rsplit("/", 1)[-1],
+        hashes=_hashes(digests),
+        kind=digests.kind.value,
+        subsystem=_subsystem(data),
+        original_filename=meta.original_filename if meta else None,
+        internal_name=meta.internal_name if meta else None,
+        file_description=meta.file_description if meta else None,
+        product_name=meta.product_name if meta else None,
+        file_version=version,
+        signatures=tuple(signatures),
+        notes=tuple(notes),
+    )
