@@ -137,3 +137,30 @@ def simulate(
         names,
         tuple(c.path for c in cats),
     )
+
+
+def demo_check(
+    files: Sequence[Path], base: Path, supplemental: Path, catalog: Path
+) -> list[tuple[str, bool, str]]:
+    """The demo's last step: the app is blocked under its base alone and allowed with the
+    supplemental and the signed catalog. ``(step name, passed, one line)`` per step."""
+    alone = simulate([base], files, catalogs=[catalog])
+    both = simulate([base, supplemental], files, catalogs=[catalog])
+    blocked = [Path(v.path).name for v in alone.verdicts if not v.allowed]
+    allowed = [Path(v.path).name for v in both.verdicts if v.allowed]
+    rules = sorted({f"{d.kind} {d.rule_id}" for v in both.verdicts if (d := v.deciding)})
+    total = len(files)
+    return [
+        (
+            "simulate: base alone",
+            len(blocked) == total and not alone.failures,
+            f"{len(blocked)}/{total} blocked ({', '.join(blocked)}); audit mode, so "
+            "Windows would log, not stop them",
+        ),
+        (
+            "simulate: base + supplemental + catalog",
+            len(allowed) == total and not both.failures,
+            f"{len(allowed)}/{total} allowed by {', '.join(rules) or 'nothing'} through the "
+            "signed catalog",
+        ),
+    ]
