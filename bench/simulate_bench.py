@@ -68,7 +68,9 @@ def make_policy(rule_count: int, sample_hashes: Sequence[bytes], seed: int = 7) 
     for i in range(rule_count):
         kind = i % 10
         if kind < 5:
-            digest = sample_hashes[i % len(sample_hashes)] if i % 50 == 0 else rnd.randbytes(32)
+            digest = (
+                sample_hashes[(i // 50) % len(sample_hashes)] if i % 50 == 0 else rnd.randbytes(32)
+            )
             rules.append(FileRule(FileRuleKind.ALLOW, f"ID_ALLOW_A_{i}", hash=digest.hex().upper()))
         elif kind < 7:
             rules.append(

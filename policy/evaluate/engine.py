@@ -46,7 +46,7 @@ from policy.evaluate.verdict import (
     Suggestion,
     Verdict,
 )
-from policy.evaluate.wellknown import ROOT_CAVEAT, chain_root_value
+from policy.evaluate.wellknown import ROOT_CAVEAT, chain_root, chain_root_value
 from policy.model import SCENARIO_KERNEL, SCENARIO_USER, FileRule
 
 PATH_RUNTIME_NOTE = (
@@ -125,8 +125,9 @@ def _signers(
                 steps.append(f"signer {sid} matched but its {other} {exception.id} applies")
                 continue
             detail = m.detail
-            if entry.signer.cert_root.type.casefold() == "wellknown":
-                detail += f" ({ROOT_CAVEAT})"
+            root = chain_root(sig.chain)
+            if entry.signer.cert_root.type.casefold() == "wellknown" and root is not None:
+                detail += f" ({ROOT_CAVEAT})" if not root.in_store else " (root verified)"
             return (
                 Decision(policy.policy_id, m.level, sid, entry.signer.name, action, detail),
                 near,

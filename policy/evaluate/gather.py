@@ -32,6 +32,7 @@ from catalog.pe.hashing import HashOptions, hash_buffer
 from catalog.pe.layout import parse_pe_layout
 from catalog.records import FileDigests, FileKind, HashAlgorithm
 from policy.evaluate.facts import CertFacts, FileFacts, SignatureFacts, parse_version
+from policy.evaluate.roots import microsoft_roots
 
 _OPTIONS = HashOptions(flat=False)
 _MAX_CHAIN = 8
@@ -93,11 +94,13 @@ def _signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
 
 
 def verified_chain(
-    leaf_der: bytes, pool: Sequence[bytes]
+    leaf_der: bytes, pool: Sequence[bytes], roots: Sequence[bytes] = ()
 ) -> tuple[tuple[CertFacts, ...], str | None]:
     """The chain from the leaf upwards through ``pool``; every link's signature is checked.
 
-    Returns the chain and the first problem (a link whose signature does not verify), if any.
+    When the embedded certificates stop below the root, the chain is completed with the one of
+    ``roots`` (trusted root certificates) whose key verifies the top certificate. Returns the chain
+    and the first problem (an embedded link whose signature does not verify), if any.
     """
     loaded: list[x509.Certificate] = []
     for der in pool:
@@ -121,6 +124,12 @@ def verified_chain(
         chain.append(cert_facts(good.public_bytes(_DER)))
         used.add(good)
         current = good
+    if current.issuer != current.subject:
+        for der in roots:
+            root = x509.load_der_x509_certificate(der)
+            if root.subject == current.issuer and _signed_by(current, root):
+                chain.append(cert_facts(der))
+                break
     return tuple(chain), None
 
 
@@ -133,7 +142,7 @@ class CatalogFacts:
     members: MemberIndex
 
 
-def read_catalog(data: bytes, source: str) -> CatalogFacts:
+def read_catalog(data: bytes, source: str, roots: Sequence[bytes] | None = None) -> CatalogFacts:
     """Parse and verify one catalog; ``CatalogError`` when it is not a catalog at all."""
     parsed = parse_catalog(data, source)
     index = MemberIndex.of(parsed)
@@ -151,7 +160,8 @@ def read_catalog(data: bytes, source: str) -> CatalogFacts:
     except CatalogError as exc:
         sig = SignatureFacts("catalog", False, problem=str(exc), catalog=source)
         return CatalogFacts(source, sig, index)
-    chain, problem = verified_chain(checked.certificate, parsed.certificates)
+    anchors = microsoft_roots() if roots is None else roots
+    chain, problem = verified_chain(checked.certificate, parsed.certificates, anchors)
     sig = SignatureFacts(
         "catalog", problem is None, chain, problem, source, None, checked.signing_time
     )
@@ -168,7 +178,9 @@ def _subsystem(data: bytes) -> int | None:
     return int(struct.unpack_from("<H", data, at)[0])
 
 
-def _embedded(data: bytes, digests: FileDigests, source: str) -> SignatureFacts | None:
+def _embedded(
+    data: bytes, digests: FileDigests, source: str, roots: Sequence[bytes]
+) -> SignatureFacts | None:
     if not digests.signed or digests.kind is not FileKind.PE:
         return None
     if digests.signature is None:
@@ -199,7 +211,7 @@ def _embedded(data: bytes, digests: FileDigests, source: str) -> SignatureFacts 
         )
     except (CatalogError, struct.error) as exc:
         return SignatureFacts("embedded", False, problem=str(exc))
-    chain, problem = verified_chain(checked.certificate, parts.certificates)
+    chain, problem = verified_chain(checked.certificate, parts.certificates, roots)
     return SignatureFacts(
         "embedded", problem is None, chain, problem, None, None, checked.signing_time
     )
@@ -219,14 +231,24 @@ def _hashes(d: FileDigests) -> tuple[tuple[str, bytes], ...]:
     return tuple(out)
 
 
-def gather_facts(data: bytes, path: str, catalogs: Sequence[CatalogFacts] = ()) -> FileFacts:
-    """Every fact a policy can test about the file ``data`` found at ``path``."""
+def gather_facts(
+    data: bytes,
+    path: str,
+    catalogs: Sequence[CatalogFacts] = (),
+    roots: Sequence[bytes] | None = None,
+) -> FileFacts:
+    """Every fact a policy can test about the file ``data`` found at ``path``.
+
+    ``roots``: trusted root certificates (DER) that complete chains; default Microsoft's roots
+    from the root program list (``policy.evaluate.roots``).
+    """
     digests = hash_buffer(data, path, _OPTIONS)
     notes: list[str] = []
     if digests.kind is FileKind.PE_NONCONFORMANT:
         notes.append(f"not a conformant PE ({digests.reason}): Windows uses its flat hash")
     signatures: list[SignatureFacts] = []
-    embedded = _embedded(data, digests, path)
+    anchors = microsoft_roots() if roots is None else roots
+    embedded = _embedded(data, digests, path, anchors)
     if embedded is not None:
         signatures.append(embedded)
     for cat in catalogs:
@@ -247,9 +269,12 @@ def gather_facts(data: bytes, path: str, catalogs: Sequence[CatalogFacts] = ()) 
         elif verdict.identifier is not None or verdict.status.value != "not a member":
             notes.append(f"catalog {cat.path}: {verdict.status.value}: {verdict.detail}")
     meta = digests.metadata
-    version = parse_version(meta.file_version) if meta else None
-    if meta is not None and meta.file_version and version is None:
-        notes.append(f"FileVersion {meta.file_version!r} is not a dotted version")
+    version = None
+    if meta is not None:
+        # WDAC compares the binary VS_FIXEDFILEINFO version; the string is a fallback.
+        version = parse_version(meta.binary_file_version or meta.file_version)
+        if meta.binary_file_version is None and meta.file_version:
+            notes.append("no binary FileVersion: the FileVersion string was used")
     return FileFacts(
         path=path,
         name=path.replace("\\", "/").rsplit("/", 1)[-1],

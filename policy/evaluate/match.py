@@ -14,6 +14,7 @@ FileAttribRef, one of the referenced FileAttrib rules (the FilePublisher level).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,6 +141,15 @@ class SignerMatch:
     signature: SignatureFacts | None = None
 
 
+def _datetime(text: str) -> dt.datetime | None:
+    """An xs:dateTime (``SignTimeAfter``); no zone means UTC."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def _root_position(entry: SignerEntry, sig: SignatureFacts) -> tuple[int | None, str]:
     root = entry.signer.cert_root
     if root.type.casefold() == "wellknown":
@@ -203,12 +213,13 @@ def match_signer(entry: SignerEntry, sig: SignatureFacts, facts: FileFacts) -> S
     for oid in entry.ekus:
         checks.append((oid in leaf.ekus, f"{level} requires EKU {oid}, leaf has {list(leaf.ekus)}"))
     if s.sign_time_after is not None:
-        when = sig.signing_time.isoformat() if sig.signing_time else None
-        after = s.sign_time_after
+        after = _datetime(s.sign_time_after)
+        when = sig.signing_time
         checks.append(
             (
-                when is not None and when > after,
-                f"{level} requires signing after {after}, signature time {when or 'unknown'}",
+                when is not None and after is not None and when > after,
+                f"{level} requires signing after {s.sign_time_after}, signature time "
+                f"{when.isoformat() if when else 'unknown'}",
             )
         )
     failed = [why for ok, why in checks if not ok]
