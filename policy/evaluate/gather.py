@@ -12,6 +12,7 @@ signature counts for a file only when that verified catalog lists the file's cur
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from catalog.asn1.oids import OID_CTL, OID_SPC_INDIRECT_DATA
+from catalog.asn1.oids import OID_CTL, OID_MS_RFC3161_TIMESTAMP, OID_SPC_INDIRECT_DATA
 from catalog.asn1.x509 import tbs_hash_of
 from catalog.cms.signed_data import CheckedSignerInfo, check_signer_info, parse_signed_data
+from catalog.cms.timestamp import verify_token
 from catalog.ctl.read import parse_catalog
 from catalog.ctl.verify import MemberIndex, check_member
 from catalog.errors import CatalogError
@@ -162,10 +164,29 @@ def read_catalog(data: bytes, source: str, roots: Sequence[bytes] | None = None)
         return CatalogFacts(source, sig, index)
     anchors = microsoft_roots() if roots is None else roots
     chain, problem = verified_chain(checked.certificate, parsed.certificates, anchors)
-    sig = SignatureFacts(
-        "catalog", problem is None, chain, problem, source, None, checked.signing_time
-    )
+    when = _signing_time(checked, parsed.certificates, source)
+    sig = SignatureFacts("catalog", problem is None, chain, problem, source, None, when)
     return CatalogFacts(source, sig, index)
+
+
+def _signing_time(
+    checked: CheckedSignerInfo, certificates: Sequence[bytes], source: str
+) -> dt.datetime | None:
+    """The verified RFC 3161 timestamp's time, else the signed signingTime attribute, else None.
+
+    Authenticode tools rarely sign a signingTime; the time that counts (SignTimeAfter) is the
+    timestamp's. A timestamp that does not verify is ignored (the time is then unknown).
+    """
+    for oid, values in checked.unsigned_attributes:
+        if oid == OID_MS_RFC3161_TIMESTAMP and values:
+            try:
+                stamp = verify_token(
+                    values[0], checked.encrypted_digest, source, extra_certificates=certificates
+                )
+            except CatalogError:
+                continue
+            return stamp.gen_time
+    return checked.signing_time
 
 
 def _subsystem(data: bytes) -> int | None:
@@ -212,9 +233,8 @@ def _embedded(
     except (CatalogError, struct.error) as exc:
         return SignatureFacts("embedded", False, problem=str(exc))
     chain, problem = verified_chain(checked.certificate, parts.certificates, roots)
-    return SignatureFacts(
-        "embedded", problem is None, chain, problem, None, None, checked.signing_time
-    )
+    when = _signing_time(checked, parts.certificates, source)
+    return SignatureFacts("embedded", problem is None, chain, problem, None, None, when)
 
 
 def _hashes(d: FileDigests) -> tuple[tuple[str, bytes], ...]:

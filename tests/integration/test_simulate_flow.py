@@ -152,3 +152,91 @@ def test_demo_app_needs_its_supplemental_and_catalog(
     assert "allowed" in text
     assert "Publisher" in text
     assert "signature catalog" in text
+
+
+def test_compiled_and_signed_policies_decide_like_their_xml(
+    tmp_path: Path, fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same base as XML, as a .cip (policy compile) and signed (policy sign); a signed
+    policy's signature is verified on reading, and the verdicts do not change."""
+    pki, pe = fixtures_dir / "pki", fixtures_dir / "pe"
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(pe / "hello64.exe", app / "demoapp.exe")
+    cat, signed = tmp_path / "app.cat", tmp_path / "app.signed.cat"
+    assert run_cli(capsys, "catalog", "build", str(app), "-o", str(cat))[0] == 0
+    identity = (
+        "--cert",
+        str(pki / "leaf.pem"),
+        "--key",
+        str(pki / "leaf.key.pem"),
+        "--chain",
+        str(pki / "issuing-ca.pem"),
+    )
+    assert run_cli(capsys, "sign", str(cat), *identity, "-o", str(signed))[0] == 0
+    base, supp = tmp_path / "base.xml", tmp_path / "supp.xml"
+    assert (
+        run_cli(
+            capsys,
+            "policy",
+            "new",
+            "-o",
+            str(base),
+            "--template",
+            "audit",
+            "--name",
+            "Signed base",
+            "--policy-id",
+            BASE_ID,
+        )[0]
+        == 0
+    )
+    code, _, err = run_cli(
+        capsys,
+        "policy",
+        "set",
+        str(base),
+        "--remove-option",
+        "6",
+        "--update-signer",
+        str(signed),
+        "--supplemental-signer",
+        str(signed),
+    )
+    assert code == 0, err
+    assert (
+        run_cli(
+            capsys,
+            "policy",
+            "supplemental",
+            "--base-policy-id",
+            BASE_ID,
+            "--signer",
+            str(signed),
+            "-o",
+            str(supp),
+        )[0]
+        == 0
+    )
+    cip, signed_cip = tmp_path / "base.cip", tmp_path / "signed" / "base.cip"
+    signed_cip.parent.mkdir()
+    assert run_cli(capsys, "policy", "compile", str(base), "-o", str(cip))[0] == 0
+    code, _, err = run_cli(capsys, "policy", "sign", str(cip), *identity, "-o", str(signed_cip))
+    assert code == 0, err
+    exe = str(app / "demoapp.exe")
+    for form in (base, cip, signed_cip):
+        alone = _simulate(capsys, "-p", str(form), "-c", str(signed), exe)["demoapp.exe"]
+        assert (alone["verdict"], alone["enforced"]) == ("blocked", False), form
+        both = _simulate(capsys, "-p", str(form), "-p", str(supp), "-c", str(signed), exe)
+        assert both["demoapp.exe"]["verdict"] == "allowed", form
+    # A signed policy whose bytes were changed after signing is refused, not evaluated.
+    tampered = tmp_path / "tampered.cip"
+    data = bytearray(signed_cip.read_bytes())
+    inner = cip.read_bytes()
+    at = bytes(data).find(inner[0x40:0x80])  # inside the policy the signature covers
+    assert at > 0
+    data[at] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    code, _, err = run_cli(capsys, "policy", "simulate", "-p", str(tampered), exe)
+    assert code == 1
+    assert "messageDigest mismatch" in err

@@ -132,3 +132,11 @@ def test_block_list_blocks_listed_drivers(
         assert evaluate(pset, f).verdict == "blocked", name
     # Microsoft's own driver is not on the list.
     assert evaluate(pset, _facts(oracle_dir, "pciide.sys")).verdict == "allowed"
+
+
+def test_audit_block_list_reports_the_block_as_not_enforced(policy_oracle_dir: Path) -> None:
+    hashes, _ = _block_list(policy_oracle_dir)
+    pset, _ = load_policy_set([policy_oracle_dir / "pairs/ms-vdbl-2025-09/SiPolicy_Audit.p7b"])
+    digest = bytes.fromhex(next(h for h in hashes if len(h) == 64))
+    v = evaluate(pset, FileFacts("x.sys", "x.sys", (("Authenticode SHA256", digest),), subsystem=1))
+    assert (v.verdict, v.enforced) == ("blocked", False)

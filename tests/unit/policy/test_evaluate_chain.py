@@ -8,6 +8,7 @@ root program list) can make that link. The forgery is made here with cryptograph
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -15,9 +16,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from policy.evaluate.gather import verified_chain
+from policy.evaluate.engine import evaluate
+from policy.evaluate.gather import gather_facts, verified_chain
+from policy.evaluate.index import index_policy, policy_set
 from policy.evaluate.roots import microsoft_roots
 from policy.evaluate.wellknown import WELLKNOWN_ROOTS, chain_root_value
+from policy.model import (
+    BASE_POLICY,
+    CertRoot,
+    Signer,
+    SignerGroup,
+    SignerRef,
+    SigningScenario,
+    SiPolicy,
+)
 
 ROOT_2010 = x509.Name(
     [
@@ -72,3 +84,28 @@ def test_a_forged_microsoft_issuer_does_not_reach_wellknown_06() -> None:
         "Microsoft Windows Production PCA 2011",
     ]
     assert chain_root_value(chain) == 0x01
+
+
+def test_sign_time_after_uses_the_verified_timestamp(fixtures_dir: Path) -> None:
+    # fixtures/generate.py timestamps this copy at 2025-01-01T01:00:00Z (osslsigncode -TSA-time).
+    path = fixtures_dir / "pe" / "version64-signed-sha256-ts.dll"
+    facts = gather_facts(path.read_bytes(), str(path))
+    (sig,) = facts.signatures
+    issuing = sig.chain[1].tbs_hash
+
+    def verdict(after: str) -> str:
+        signer = Signer("ID_SIGNER_S_T", "CA", CertRoot("TBS", issuing), sign_time_after=after)
+        group = SignerGroup(allowed=(SignerRef("ID_SIGNER_S_T"),))
+        policy = SiPolicy(
+            version_ex="1.0.0.0",
+            policy_type=BASE_POLICY,
+            policy_id="{44444444-4444-4444-4444-444444444444}",
+            base_policy_id="{44444444-4444-4444-4444-444444444444}",
+            options=("Enabled:UMCI",),
+            signers=(signer,),
+            signing_scenarios=(SigningScenario("ID_SIGNINGSCENARIO_W", 12, product_signers=group),),
+        )
+        return evaluate(policy_set([index_policy(policy, "p")]), facts).verdict
+
+    assert verdict("2025-01-01T00:30:00") == "allowed"
+    assert verdict("2025-01-01T01:30:00") == "blocked"
