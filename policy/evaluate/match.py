@@ -8,7 +8,8 @@ anything) and the binary FileVersion with MinimumFileVersion / MaximumFileVersio
 compares the path (``*`` wildcards, %OSDRIVE% / %WINDIR% / %SYSTEM32% macros). A signer matches a
 verified chain when its CertRoot names a certificate of the chain by TBS (or the chain's root by
 Wellknown number) and every other field it sets agrees: CertPublisher (leaf CN), CertIssuer (the
-leaf's issuer CN), CertOemID, CertEKU (all listed EKUs on the leaf), SignTimeAfter, and, with
+leaf's issuer CN), CertOemID (compared with the leaf's subject O/OU values: an assumption, not
+confirmed against Windows), CertEKU (all listed EKUs on the leaf), SignTimeAfter, and, with
 FileAttribRef, one of the referenced FileAttrib rules (the FilePublisher level).
 """
 
