@@ -32,6 +32,7 @@ from catalog.ctl.verify import MemberIndex, check_member
 from catalog.errors import CatalogError
 from catalog.pe.hashing import HashOptions, hash_buffer
 from catalog.pe.layout import parse_pe_layout
+from catalog.pe.signature import decode_signed_data
 from catalog.records import FileDigests, FileKind, HashAlgorithm
 from policy.evaluate.facts import CertFacts, FileFacts, SignatureFacts, parse_version
 from policy.evaluate.roots import microsoft_roots
@@ -39,6 +40,9 @@ from policy.evaluate.roots import microsoft_roots
 _OPTIONS = HashOptions(flat=False)
 _MAX_CHAIN = 8
 _DER = Encoding.DER
+_MAX_NESTED = 4
+OID_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
+"""szOID_NESTED_SIGNATURE: a further Authenticode signature (dual SHA-1/SHA-256 signing)."""
 
 
 def _cn(name: asn1_x509.Name) -> str:
@@ -201,40 +205,60 @@ def _subsystem(data: bytes) -> int | None:
 
 def _embedded(
     data: bytes, digests: FileDigests, source: str, roots: Sequence[bytes]
-) -> SignatureFacts | None:
+) -> list[SignatureFacts]:
+    """The file's own signatures: the primary one and those nested in it (dual signing)."""
     if not digests.signed or digests.kind is not FileKind.PE:
-        return None
-    if digests.signature is None:
-        return SignatureFacts("embedded", False, problem=digests.signature_note or "unreadable")
-    if digests.signature_matches() is not True:
-        return SignatureFacts(
-            "embedded",
-            False,
-            problem="the file's image hash differs from the digest its signature covers (the "
-            "file was changed after signing)",
-        )
-    embedded_pages = digests.signature.page_hashes
-    if embedded_pages is not None:
-        computed = digests.page_table(embedded_pages.algorithm)
-        if computed is not None and computed.entries != embedded_pages.entries:
-            return SignatureFacts(
-                "embedded", False, problem="the page hashes in the signature do not match the file"
-            )
+        return []
     try:
         layout = parse_pe_layout(data, len(data))
         table = data[layout.cert_table_offset : layout.cert_table_offset + layout.cert_table_size]
         (length,) = struct.unpack_from("<I", table, 0)
-        parts = parse_signed_data(table[8:length], source)
+    except (CatalogError, struct.error) as exc:
+        return [SignatureFacts("embedded", False, problem=f"{source}: {exc}")]
+    return _authenticode(table[8:length], digests, source, roots, depth=0)
+
+
+def _authenticode(
+    blob: bytes, digests: FileDigests, source: str, roots: Sequence[bytes], depth: int
+) -> list[SignatureFacts]:
+    """Verify one Authenticode SignedData against the file's recomputed hashes."""
+    try:
+        claimed = decode_signed_data(blob)
+    except CatalogError as exc:
+        return [SignatureFacts("embedded", False, problem=f"unreadable signature: {exc}")]
+    try:
+        alg = HashAlgorithm.parse(claimed.digest_algorithm)
+    except ValueError:
+        alg = None
+    if alg is None or digests.authenticode(alg) != claimed.digest:
+        why = (
+            "the file's image hash differs from the digest its signature covers (the file "
+            "was changed after signing)"
+        )
+        return [SignatureFacts("embedded", False, problem=why)]
+    pages = claimed.page_hashes
+    computed = digests.page_table(pages.algorithm) if pages is not None else None
+    if pages is not None and computed is not None and computed.entries != pages.entries:
+        why = "the page hashes in the signature do not match the file"
+        return [SignatureFacts("embedded", False, problem=why)]
+    try:
+        parts = parse_signed_data(blob, source)
         if parts.content_type != OID_SPC_INDIRECT_DATA or not parts.signer_infos:
             raise CatalogError(f"{source}: the signature holds no Authenticode content")
         checked: CheckedSignerInfo = check_signer_info(
             parts.signer_infos[0], parts.content_octets, parts.certificates, source
         )
-    except (CatalogError, struct.error) as exc:
-        return SignatureFacts("embedded", False, problem=str(exc))
+    except CatalogError as exc:
+        return [SignatureFacts("embedded", False, problem=str(exc))]
     chain, problem = verified_chain(checked.certificate, parts.certificates, roots)
     when = _signing_time(checked, parts.certificates, source)
-    return SignatureFacts("embedded", problem is None, chain, problem, None, None, when)
+    found = [SignatureFacts("embedded", problem is None, chain, problem, None, None, when)]
+    if depth == 0:
+        for oid, values in checked.unsigned_attributes:
+            if oid == OID_NESTED_SIGNATURE:
+                for nested in values[:_MAX_NESTED]:
+                    found += _authenticode(nested, digests, source, roots, depth + 1)
+    return found
 
 
 def _hashes(d: FileDigests) -> tuple[tuple[str, bytes], ...]:
@@ -268,9 +292,7 @@ def gather_facts(
         notes.append(f"not a conformant PE ({digests.reason}): Windows uses its flat hash")
     signatures: list[SignatureFacts] = []
     anchors = microsoft_roots() if roots is None else roots
-    embedded = _embedded(data, digests, path, anchors)
-    if embedded is not None:
-        signatures.append(embedded)
+    signatures += _embedded(data, digests, path, anchors)
     for cat in catalogs:
         verdict = check_member(cat.members, digests)
         if verdict.ok:
