@@ -28,6 +28,7 @@ from policy.evaluate.index import (
     OPT_MANAGED_INSTALLER,
     OPT_NO_PATH_PROTECTION,
     OPT_NO_SCRIPTS,
+    OPT_REVOKED_EXPIRED,
     OPT_UMCI,
     OPT_WHQL,
     BaseGroup,
@@ -290,6 +291,11 @@ def evaluate(policies: PolicySet, facts: FileFacts, scenario: int | None = None)
     enforced = any(not r.audit for r in deciding)
     notes = list(facts.notes) + list(policies.notes)
     for g in policies.groups:
+        if g.base.has(OPT_REVOKED_EXPIRED) and facts.signatures:
+            notes.append(
+                f"{g.base.policy_id}: '{OPT_REVOKED_EXPIRED}': revocation and expiry of the "
+                "signers are not checked offline"
+            )
         if g.base.has(OPT_INHERIT):
             notes.append(
                 f"{g.base.policy_id}: '{OPT_INHERIT}' has no effect "

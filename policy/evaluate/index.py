@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from policy.errors import PolicyInputError
 from policy.evaluate.wellknown import parse_wellknown
-from policy.model import FileRule, FileRuleKind, Signer, SignerGroup, SiPolicy
+from policy.model import APPID_TAGGING_POLICY, FileRule, FileRuleKind, Signer, SignerGroup, SiPolicy
 
 NAME_ATTRIBUTES = (
     "FileName",
@@ -38,6 +38,7 @@ OPT_MANAGED_INSTALLER = "Enabled:Managed Installer"
 OPT_ISG = "Enabled:Intelligent Security Graph Authorization"
 OPT_NO_SCRIPTS = "Disabled:Script Enforcement"
 OPT_NO_PATH_PROTECTION = "Disabled:Runtime FilePath Rule Protection"
+OPT_REVOKED_EXPIRED = "Enabled:Revoked Expired As Unsigned"
 
 
 def rule_attributes(rule: FileRule) -> tuple[tuple[str, str], ...]:
@@ -279,13 +280,18 @@ class PolicySet:
 
 def policy_set(policies: Sequence[IndexedPolicy]) -> PolicySet:
     """Group policies the way Windows applies them; ``PolicyInputError`` without any base."""
+    notes: list[str] = [
+        f"{p.source}: an AppID Tagging policy tags processes and allows or blocks nothing: ignored"
+        for p in policies
+        if p.policy.policy_type == APPID_TAGGING_POLICY
+    ]
+    policies = [p for p in policies if p.policy.policy_type != APPID_TAGGING_POLICY]
     bases = [p for p in policies if not p.is_supplemental]
     if not bases:
         raise PolicyInputError(
             "no base policy given: supplementals only extend a base; pass the base with "
             "--policy too"
         )
-    notes: list[str] = []
     attached: dict[int, list[IndexedPolicy]] = {id(b): [] for b in bases}
     for supp in (p for p in policies if p.is_supplemental):
         base = next((b for b in bases if b.policy_id == supp.base_policy_id), None)

@@ -401,3 +401,8 @@ def test_verdicts_do_not_depend_on_rule_order(
         tuple(shuffled), (_signer(),) if signer else (), ("ID_SIGNER_S_1",) if signer else ()
     )
     assert verdict(a, facts=f) == verdict(b, facts=f)
+
+
+def test_appid_tagging_policies_decide_nothing() -> None:
+    tagging = make_policy(policy_id=OTHER_ID).with_changes(policy_type="AppID Tagging Policy")
+    assert verdict(make_policy((ALLOW_ALL,)), tagging, facts=app()) == "allowed"
