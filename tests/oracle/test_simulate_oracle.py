@@ -140,3 +140,32 @@ def test_audit_block_list_reports_the_block_as_not_enforced(policy_oracle_dir: P
     digest = bytes.fromhex(next(h for h in hashes if len(h) == 64))
     v = evaluate(pset, FileFacts("x.sys", "x.sys", (("Authenticode SHA256", digest),), subsystem=1))
     assert (v.verdict, v.enforced) == ("blocked", False)
+
+
+def test_microsoft_catalog_signs_its_members(policy_oracle_dir: Path, oracle_dir: Path) -> None:
+    """oem89.cat (WHQL, Third Party Component CA 2012 under Root 2010) lists amdacpbtscoext.inf by
+    its flat SHA1; the v2 catalog lists DXCore.dll by its Authenticode SHA256 (oracle README)."""
+    from policy.evaluate.gather import read_catalog
+
+    ms = oracle_dir / "microsoft"
+    cats = [
+        read_catalog((ms / name).read_bytes(), str(ms / name))
+        for name in (
+            "oem89.cat",
+            "115fe8649854ad531fb7ecd1318fbee6b33c9cbd78f02ed582092a96d5eb5899.cat",
+        )
+    ]
+    pset, _ = load_policy_set(
+        [policy_oracle_dir / "examples/windows-2019/DefaultWindows_Enforced.xml"]
+    )
+    inf = ms / "amdacpbtscoext.inf"
+    assert evaluate(pset, gather_facts(inf.read_bytes(), str(inf))).verdict == "blocked"
+    v = evaluate(pset, gather_facts(inf.read_bytes(), str(inf), cats))
+    assert v.verdict == "allowed"
+    assert v.deciding is not None
+    assert v.deciding.rule_id == "ID_SIGNER_WHQL_SHA2_USER"
+    (sig,) = v.signatures
+    assert (sig.source, sig.member) == ("catalog", "B1E795B69B4C2A901A8BC8E8B36E988C6C05D836")
+    dx = ms / "DXCore.dll"
+    members = [s.member for s in gather_facts(dx.read_bytes(), str(dx), cats).signatures]
+    assert members == [None, "06FA542CA0A1626E11E99E79896C9EAA79B5CFC3F9AD0AC8B84D4B2E8C5A292C"]
