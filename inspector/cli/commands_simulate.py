@@ -16,8 +16,7 @@ import typer
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import policy_app
 from inspector.pipeline.simulate import SimulateReport, simulate
-from policy.evaluate.verdict import Verdict
-from policy.model import SCENARIO_KERNEL, SCENARIO_USER
+from policy.evaluate import SCENARIO_KERNEL, SCENARIO_USER, Verdict
 
 
 def register(app: typer.Typer) -> None:

@@ -21,11 +21,18 @@ from catalog.pe.hashing import iter_files
 from catalog.records import FileFailure
 from inspector.pipeline.files import read_input
 from inspector.pipeline.policies import load_policy
-from policy.evaluate.engine import evaluate
-from policy.evaluate.facts import FileFacts
-from policy.evaluate.gather import CatalogFacts, gather_facts, read_catalog
-from policy.evaluate.index import PolicySet, index_policy, policy_set
-from policy.evaluate.verdict import SCHEMA_VERSION, Verdict
+from policy.evaluate import (
+    SCHEMA_VERSION,
+    CatalogFacts,
+    FileFacts,
+    PolicySet,
+    Verdict,
+    evaluate,
+    gather_facts,
+    index_policy,
+    policy_set,
+    read_catalog,
+)
 
 MAX_FILE_SIZE = 1 << 30
 """Files are read whole once; larger ones are refused for this file only."""
