@@ -165,7 +165,7 @@ def _root_position(entry: SignerEntry, sig: SignatureFacts) -> tuple[int | None,
     return None, ""
 
 
-def _level(entry: SignerEntry, position: int) -> str:
+def _level(entry: SignerEntry, position: int, sig: SignatureFacts) -> str:
     s = entry.signer
     if entry.file_attribs:
         return "WHQLFilePublisher" if s.cert_oem_id else "FilePublisher"
@@ -177,6 +177,8 @@ def _level(entry: SignerEntry, position: int) -> str:
         return "LeafCertificate"
     if s.cert_root.type.casefold() == "wellknown":
         return "RootCertificate"
+    if position == len(sig.chain) - 1 and sig.chain[-1].self_signed:
+        return "RootCertificate"
     return "PcaCertificate"
 
 
@@ -186,7 +188,7 @@ def match_signer(entry: SignerEntry, sig: SignatureFacts, facts: FileFacts) -> S
     position, how = _root_position(entry, sig)
     if position is None:
         return SignerMatch(False, "Signer")
-    level = _level(entry, position)
+    level = _level(entry, position, sig)
     leaf = sig.chain[0]
     checks: list[tuple[bool, str]] = []
     if s.cert_publisher is not None:

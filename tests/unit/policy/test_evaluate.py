@@ -406,3 +406,19 @@ def test_verdicts_do_not_depend_on_rule_order(
 def test_appid_tagging_policies_decide_nothing() -> None:
     tagging = make_policy(policy_id=OTHER_ID).with_changes(policy_type="AppID Tagging Policy")
     assert verdict(make_policy((ALLOW_ALL,)), tagging, facts=app()) == "allowed"
+
+
+def test_signer_level_names_the_chain_position() -> None:
+    root = CertFacts("Contoso Root", "Contoso Root", "EF" * 32, (), self_signed=True)
+    sig = SignatureFacts("embedded", True, (LEAF, PCA, root))
+    for tbs, level in (
+        ("CD" * 32, "LeafCertificate"),
+        (PCA_TBS, "PcaCertificate"),
+        ("EF" * 32, "RootCertificate"),
+    ):
+        p = make_policy(
+            signers=(_signer(cert_root=CertRoot("TBS", tbs)),), allowed=("ID_SIGNER_S_1",)
+        )
+        v = evaluate(policy_set([index_policy(p, "p")]), app(signatures=(sig,)))
+        assert v.deciding is not None
+        assert v.deciding.kind == level
