@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tracer.session import SessionOptions, request, start_session, stop_session
+from tracer.control import request
+from tracer.session import start_session, stop_session
+from tracer.state import SessionOptions
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _WRITER = """

@@ -68,3 +68,36 @@ def test_no_other_distribution_claims_our_packages() -> None:
     for name in OURS:
         others = [d for d in owners.get(name, []) if d != "wdac-package-inspector"]
         assert not others, f"top-level package {name!r} is also installed by {others}"
+
+
+def _top_level_imports_of(path: Path, package: str) -> list[str]:
+    return [n for n in _imports(path) if n == package or n.startswith(package + ".")]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "inspector").rglob("*.py")), ids=lambda p: p.relative_to(ROOT).as_posix()
+)
+def test_inspector_uses_only_the_tracer_face(path: Path) -> None:
+    """``inspector`` imports ``from tracer import ...`` (its ``__all__``), not its modules."""
+    deep = [n for n in _top_level_imports_of(path, "tracer") if n != "tracer"]
+    assert not deep, f"{path.relative_to(ROOT)} imports {deep}; import from tracer's face instead"
+
+
+def test_tracer_face_is_declared_and_complete() -> None:
+    import tracer
+
+    assert tracer.__all__, "tracer/__init__.py must name its public face in __all__"
+    for name in tracer.__all__:
+        assert hasattr(tracer, name), f"tracer.__all__ names {name!r}, which tracer lacks"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "tracer").rglob("*.py")), ids=lambda p: p.relative_to(ROOT).as_posix()
+)
+def test_tracer_modules_are_small_and_say_their_job(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\n") < 650, f"{path.relative_to(ROOT)}: over 650 lines, split it by job"
+    doc = ast.get_docstring(ast.parse(text))
+    assert doc, f"{path.relative_to(ROOT)}: start with a docstring naming its job and spec section"
+    if path.name != "__init__.py":
+        assert "tracer.md" in doc, f"{path.relative_to(ROOT)}: docstring names no tracer.md section"

@@ -25,26 +25,19 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
-from multiprocessing.connection import Listener
-from multiprocessing.context import AuthenticationError
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any
 
+from tracer.control import ControlServer
 from tracer.errors import SourceUnavailableError, TracerError
 from tracer.journal import Journal
-from tracer.records import FileEvent, HashCallable, dumps_json
-from tracer.session import (
-    READY,
-    FileLock,
-    SessionInfo,
-    atomic_write,
-    boot_id,
-    load_info,
-    process_start_time,
-)
+from tracer.liveness import FileLock, boot_id, process_start_time
+from tracer.records import FileEvent, HashCallable
 from tracer.sources.base import LiveSource, Scope
 from tracer.sources.snapshot import take_snapshot
+from tracer.spawn import READY
+from tracer.state import SessionInfo, atomic_write, load_info
 
 _FLUSH_S = 0.2
 _HEARTBEAT_S = 5.0
@@ -111,6 +104,8 @@ class Recorder:
         self.events = 0
         self.lost = 0
         self._writer: threading.Thread | None = None
+        self._stop_lock = threading.Lock()
+        self._stopped = False
 
     # -- journal writer ----------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -190,20 +185,25 @@ class Recorder:
         self._persist_sources()
         with open(info.token_path, "rb") as f:
             token = f.read()
-        listener = Listener(info.address, authkey=token)
+        server = ControlServer(info.address, token, self._handle)
         self.journal.set_meta("state", "recording")
         ready = f"{READY} {info.session_id} files={len(baseline.files)}\n"
         del baseline  # persisted; the recorder itself never needs it again
-        os.write(1, ready.encode())
+        with contextlib.suppress(BrokenPipeError):
+            # 'start' may be gone (its terminal closed while it waited): keep recording, the
+            # session is live and 'status'/'stop' find it like any other.
+            os.write(1, ready.encode())
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.close(devnull)
         try:
-            self._serve(listener)
+            server.serve()
         except _ShutdownError:
-            self._shutdown("stopped by SIGTERM")
+            with self._stop_lock:
+                if not self._stopped:  # a stop request may be finishing on its own thread
+                    self._shutdown("stopped by SIGTERM")
         finally:
-            listener.close()
+            server.close()
             lock.release()
         return 0
 
@@ -227,37 +227,20 @@ class Recorder:
             + ([f"{self.lost} live events could not be journaled"] if self.lost else []),
         }
 
-    def _serve(self, listener: Listener) -> None:
-        while True:
-            try:
-                conn = listener.accept()
-            except (AuthenticationError, OSError, EOFError, AssertionError):
-                # A client without the token, one that hung up, or one speaking garbage
-                # (multiprocessing asserts on a malformed challenge).
-                continue
-            with conn:
-                try:
-                    if not conn.poll(10):
-                        continue
-                    msg = json.loads(conn.recv_bytes())
-                except (OSError, EOFError, ValueError):
-                    continue
-                cmd = msg.get("cmd")
-                if cmd == "status":
-                    reply = self._status()
-                elif cmd == "stop":
+    def _handle(self, msg: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """One control request (on the connection's own thread): (reply, stop serving)."""
+        cmd = msg.get("cmd")
+        if cmd == "status":
+            return self._status(), False
+        if cmd == "stop":
+            with self._stop_lock:
+                if not self._stopped:
                     self._shutdown("stopped on request")
-                    reply = {"ok": True, **self._status()}
-                    conn.send_bytes(dumps_json(reply).encode())
-                    return
-                else:
-                    reply = {"error": f"unknown command {cmd!r}"}
-                try:
-                    conn.send_bytes(dumps_json(reply).encode())
-                except OSError:
-                    continue
+            return {"ok": True, **self._status()}, True
+        return {"error": f"unknown command {cmd!r}"}, False
 
     def _shutdown(self, why: str) -> None:
+        self._stopped = True
         for src in self.sources:
             try:
                 src.close()

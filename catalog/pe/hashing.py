@@ -13,6 +13,7 @@ touching. A file that changes while it is read is reported, never hashed half-ol
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import stat
@@ -158,7 +159,7 @@ def _open(name: str) -> int:
     # O_NONBLOCK: opening a FIFO must not hang waiting for a writer (it is refused after fstat).
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        return os.open(name, flags)
+        return _open_long(name, flags)
     except FileNotFoundError as exc:
         raise CatalogEnvironmentError(f"{name}: no such file (it may have been deleted)") from exc
     except IsADirectoryError as exc:
@@ -169,6 +170,29 @@ def _open(name: str) -> int:
         ) from exc
     except OSError as exc:
         raise CatalogEnvironmentError(f"{name}: cannot open: {exc.strerror or exc}") from exc
+
+
+def _open_long(name: str, flags: int) -> int:
+    """``os.open``; an absolute path over ``PATH_MAX`` is opened one directory fd at a time."""
+    try:
+        return os.open(name, flags)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG or os.open not in os.supports_dir_fd:
+            raise
+        if not name.startswith(os.sep):
+            raise
+    head, _, leaf = name.rpartition(os.sep)
+    dir_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(os.sep, dir_flags)
+    try:
+        for part in head.split(os.sep):  # noqa: PTH206 - components of a str path
+            if part:
+                nxt = os.open(part, dir_flags, dir_fd=fd)
+                os.close(fd)
+                fd = nxt
+        return os.open(leaf, flags, dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 def _read_into(fd: int, view: memoryview, name: str, offset: int) -> None:
@@ -315,7 +339,11 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str | FileFa
     """
     for item in paths:
         name = os.fspath(item)
-        if Path(name).is_dir() and not Path(name).is_symlink():
+        try:
+            folder = Path(name).is_dir() and not Path(name).is_symlink()
+        except OSError:  # e.g. ENAMETOOLONG: not statable by name; hash_file opens it by parts
+            folder = False
+        if folder:
             yield from _walk(name)
         else:
             yield name

@@ -16,7 +16,7 @@ import typer
 
 from inspector.cli.exit_codes import ExitCode
 from inspector.pipeline import tracing
-from tracer.session import SessionOptions
+from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
 

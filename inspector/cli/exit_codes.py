@@ -16,7 +16,7 @@ from catalog.errors import (
     CatalogVerificationError,
 )
 from cdf.errors import CdfEnvironmentError, CdfError, CdfInputError, CdfVerificationError
-from tracer.errors import (
+from tracer import (
     TracerEnvironmentError,
     TracerError,
     TracerInputError,

@@ -35,15 +35,18 @@ from cdf.writer import render_bytes
 from inspector.pipeline.catalogs import catalog_attributes, catalog_member, catalog_time
 from inspector.pipeline.files import write_atomically
 from policy.options import UNSIGNED_OPTION
-from tracer.errors import TracerInputError
-from tracer.recorder import run_recorder
-from tracer.records import FileManifest, HashCallable, Hashes, dumps_json
-from tracer.session import (
+from tracer import (
+    FileManifest,
+    HashCallable,
+    Hashes,
     SessionInfo,
     SessionOptions,
     SessionStatus,
+    TracerInputError,
     discard_session,
+    dumps_json,
     list_sessions,
+    run_recorder,
     scan_tree,
     start_session,
     stop_session,
@@ -591,7 +594,7 @@ def run_demo(workdir: str | None = None) -> DemoResult:
         sign_catalog,
         verify_catalog,
     )
-    from tracer.session import STATE_ENV
+    from tracer import STATE_ENV
 
     repo = Path(__file__).resolve().parents[2]
     pe, pki = repo / "fixtures" / "pe", repo / "fixtures" / "pki"

@@ -7,7 +7,9 @@ rebuilding the catalog from the written .cdf byte for byte (MakeCat semantics, o
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -148,3 +150,54 @@ def test_bad_pes_never_stop_the_trace_and_outputs_are_reproducible(
     for e in catalogable:
         hashed = e["hashes_at_stop"]
         assert hashed is not None or any(e["path"] in w for w in report["warnings"])
+
+
+DEEP = """
+import os, sys
+root, exe, script = sys.argv[1], bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3])
+fd = os.open(root, os.O_RDONLY)
+for _ in range(40):  # 40 x 121 bytes: beyond PATH_MAX (4096), only reachable through dir fds
+    os.mkdir("d" * 120, dir_fd=fd)
+    n = os.open("d" * 120, os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = n
+for name, data in (("deep.exe", exe), ("deep.ps1", script)):
+    w = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(w, data)
+    os.close(w)
+"""
+
+
+def test_files_deeper_than_path_max_are_catalogued_with_their_hashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11 item 7: depth must not drop a file silently. Oracles: hashlib SHA-256 of the
+    bytes the installer wrote, osslsigncode verifying a short-path copy against the catalog."""
+    root, out = tmp_path / "root", tmp_path / "out"
+    root.mkdir()
+    exe = (PE / "hello64.exe").read_bytes()
+    script = b"Write-Host deep\n"
+    assert cli(capsys, "start", str(root))[0] == 0
+    subprocess.run(
+        ["python3", "-c", DEEP, str(root), exe.hex(), script.hex()], check=True, env=child_env()
+    )
+    code, _, err = cli(
+        capsys, "stop", str(root), "-Name", str(out / "deep.cat"), "-cdfpath",
+        str(out / "deep.cdf"),
+    )  # fmt: skip
+    assert code == 0, err
+    deep_dir = str(root) + ("/" + "d" * 120) * 40
+    assert len(os.fsencode(deep_dir)) > 4096
+    report = json.loads((out / "deep.report.json").read_text())
+    entries = {e["path"]: e for e in report["entries"]}
+    assert set(entries) == {f"{deep_dir}/deep.exe", f"{deep_dir}/deep.ps1"}
+    for name, data in (("deep.exe", exe), ("deep.ps1", script)):
+        e = entries[f"{deep_dir}/{name}"]
+        assert e["catalogable"], e
+        assert e["hashes_at_stop"]["flat_sha256"] == hashlib.sha256(data).hexdigest().upper()
+    assert entries[f"{deep_dir}/deep.exe"]["content"] == "pe"
+    assert not [w for w in report["warnings"] if "could not hash" in w], report["warnings"]
+    # The catalog holds the deep PE's Authenticode hash: a short-path copy verifies against it.
+    copy = tmp_path / "copy.exe"
+    copy.write_bytes(exe)
+    sign_and_verify(tmp_path, out / "deep.cat", [copy])

@@ -29,16 +29,12 @@ from tests.support.sessionkit import (
     start,
     state_dir,  # noqa: F401 - fixture used through usefixtures
 )
+from tracer.control import request
 from tracer.errors import NoSessionError, SessionExistsError, TracerEnvironmentError
+from tracer.liveness import FileLock, is_locked
 from tracer.records import Reason
-from tracer.session import (
-    FileLock,
-    find_session,
-    is_locked,
-    request,
-    session_status,
-    stop_session,
-)
+from tracer.session import session_status, stop_session
+from tracer.state import find_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
 
@@ -99,7 +95,7 @@ for i in range(20000):
 def test_burst_of_20000_files_into_existing_dirs_misses_nothing(
     tmp_path: Path, sources: tuple[str, ...]
 ) -> None:
-    from tracer.session import SessionOptions
+    from tracer.state import SessionOptions
 
     root = tmp_path / "root"
     for d in range(200):
@@ -130,7 +126,7 @@ for i in range(200):
 def test_files_in_directories_created_a_moment_earlier(
     tmp_path: Path, sources: tuple[str, ...]
 ) -> None:
-    from tracer.session import SessionOptions
+    from tracer.state import SessionOptions
 
     root = tmp_path / "root"
     root.mkdir()
@@ -191,7 +187,7 @@ def test_temporary_binaries_keep_their_hash_with_fanotify(tmp_path: Path) -> Non
 
 
 def test_temporary_files_without_fanotify_are_listed_never_dropped(tmp_path: Path) -> None:
-    from tracer.session import SessionOptions
+    from tracer.state import SessionOptions
 
     root = tmp_path / "root"
     (root / "tmp").mkdir(parents=True)
@@ -245,7 +241,7 @@ os.rename(f"{root}/pre/made.dll", f"{out}/made.dll")
 
 @pytest.mark.parametrize("sources", [("auto",), ("watchdog",)])
 def test_moves_into_out_of_and_within_the_root(tmp_path: Path, sources: tuple[str, ...]) -> None:
-    from tracer.session import SessionOptions
+    from tracer.state import SessionOptions
 
     root, out = tmp_path / "root", tmp_path / "outside"
     (root / "pre").mkdir(parents=True)
@@ -298,7 +294,7 @@ for i in range(20):
 def test_same_size_edits_and_atomic_replaces_with_restored_mtime(
     tmp_path: Path, sources: tuple[str, ...]
 ) -> None:
-    from tracer.session import SessionOptions
+    from tracer.state import SessionOptions
 
     root = tmp_path / "root"
     root.mkdir()
@@ -600,7 +596,7 @@ def test_unicode_and_very_long_paths(tmp_path: Path) -> None:
 
 def test_recorder_that_dies_before_ready_is_reported_and_cleaned(tmp_path: Path) -> None:
     from tracer.errors import RecorderStartError
-    from tracer.session import iter_sessions
+    from tracer.state import iter_sessions
 
     root = tmp_path / "root"
     root.mkdir()
@@ -625,7 +621,7 @@ def test_start_on_something_that_is_not_a_directory(tmp_path: Path) -> None:
 def test_state_directory_of_another_user_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tracer.session import state_root
+    from tracer.state import state_root
 
     other = tmp_path / "someone-elses"
     other.mkdir(mode=0o700)
@@ -642,8 +638,8 @@ def test_without_root_the_capability_report_says_what_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tracer.recorder import choose_sources
-    from tracer.session import SessionInfo
     from tracer.sources.base import Scope
+    from tracer.state import SessionInfo
 
     info = SessionInfo("s", str(tmp_path), str(tmp_path), 0, "b", "a")
     with monkeypatch.context() as patch:

@@ -15,17 +15,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tracer.control import request
 from tracer.errors import TracerError
+from tracer.liveness import is_locked
 from tracer.records import FileManifest, ManifestEntry
-from tracer.session import (
-    STATE_ENV,
-    SessionInfo,
-    discard_session,
-    is_locked,
-    iter_sessions,
-    request,
-    start_session,
-)
+from tracer.session import discard_session, start_session
+from tracer.state import STATE_ENV, SessionInfo, iter_sessions
 
 HASH_RECORDER = [sys.executable, "-m", "tests.support.hash_recorder"]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

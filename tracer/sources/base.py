@@ -9,6 +9,7 @@ survive, live sources add what vanished and what was only executed or loaded.
 from __future__ import annotations
 
 import abc
+import errno
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -107,6 +108,40 @@ def content_of_fd(fd: int) -> ContentKind:
     return classify_head(head)
 
 
+_O_DIR = (
+    os.O_RDONLY
+    | getattr(os, "O_DIRECTORY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_DIR_FD = os.open in os.supports_dir_fd
+
+
+def open_deep(path: str, flags: int) -> int:
+    """``os.open``, also for absolute paths longer than ``PATH_MAX`` (ENAMETOOLONG).
+
+    Such paths exist (the snapshot walk finds them through directory fds) but cannot be opened
+    by name: walk them from ``/`` one directory fd at a time (``openat``), never following a
+    link in a directory component, as the walk did not follow one either.
+    """
+    try:
+        return os.open(path, flags)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG or not _DIR_FD or not path.startswith(os.sep):
+            raise
+    head, _, name = path.rpartition(os.sep)
+    fd = os.open(os.sep, _O_DIR)
+    try:
+        for part in head.split(os.sep):  # noqa: PTH206 - str paths, see module note
+            if part:
+                nxt = os.open(part, _O_DIR, dir_fd=fd)
+                os.close(fd)
+                fd = nxt
+        return os.open(name, flags, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
 def content_of_path(path: str) -> ContentKind:
     """Classify a file by its first bytes without following a final symlink."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -120,7 +155,7 @@ def content_of_path(path: str) -> ContentKind:
             return ContentKind.UNKNOWN
         return classify_head(head)
     try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = open_deep(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return ContentKind.UNKNOWN
     try:

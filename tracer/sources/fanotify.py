@@ -60,6 +60,10 @@ INFO_NEW_DFID_NAME = 12
 O_PATH = 0o10000000
 _META = struct.Struct("=IBBHQii")  # struct fanotify_event_metadata (24 bytes)
 _METADATA_VERSION = 3
+_DEEP_NOTE = (
+    "events on paths longer than PATH_MAX have no name the kernel can give; files there are "
+    "listed from the snapshot walk and hashed at stop, without hashes at close"
+)
 _DELETED = " (deleted)"
 _PSEUDO_FS = frozenset(
     {"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs",
@@ -372,6 +376,10 @@ class FanotifySource(LiveSource):
                 continue
             try:
                 path = os.readlink(f"/proc/self/fd/{dfd}").removesuffix(_DELETED)
+            except OSError as exc:
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+                self.mark_degraded(_DEEP_NOTE)
             finally:
                 os.close(dfd)
             break
@@ -412,7 +420,9 @@ class FanotifySource(LiveSource):
             return
         try:
             path = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                self.mark_degraded(_DEEP_NOTE)
             return
         note = None
         if path.endswith(_DELETED):

@@ -1,0 +1,129 @@
+"""Ending a session from what is on disk: journal, baseline and a final walk (tracer.md 5.2, 6).
+
+A recorder that is gone (crash, kill, reboot) or hung (killed after its pid was verified) leaves
+its journal behind: ``collect`` reads baseline and events from it, walks the root again and
+reduces everything into the manifest, marking it degraded with the reason. A clean stop goes
+through the same reduction, just without the recovery notes.
+"""
+
+# Plain str paths on purpose: hot loops and OS handles, no pathlib objects.
+# ruff: noqa: PTH113
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+from tracer.errors import JournalError, TracerEnvironmentError
+from tracer.journal import Journal
+from tracer.liveness import boot_id, process_start_time
+from tracer.records import ContentKind, FileManifest, SourceStatus
+from tracer.reduce import gather, reduce_session
+from tracer.sources.base import Scope, content_of_path
+from tracer.sources.snapshot import take_snapshot
+from tracer.state import SessionInfo
+
+
+def stale_cause(info: SessionInfo) -> str:
+    """Why a session's recorder is gone, in a few words (used in degraded flags)."""
+    if info.boot_id != boot_id():
+        return "the machine rebooted since start"
+    return "the recorder is not running (crashed or killed)"
+
+
+def stale_reason(info: SessionInfo) -> str:
+    """``stale_cause`` with what ``stop`` will do about it."""
+    if info.boot_id != boot_id():
+        return f"{stale_cause(info)}; stop recovers from the journal and the snapshot"
+    return f"{stale_cause(info)}; stop recovers from the journal"
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """Why ``stop`` had to recover, and whether it killed a hung recorder to do so."""
+
+    reason: str
+    killed: bool = False
+
+
+def kill_verified(info: SessionInfo) -> Recovery:
+    """Kill a hung recorder, but only if its pid still names the process that wrote the file."""
+    try:
+        with open(info.recorder_path, encoding="utf-8") as f:
+            rec = json.load(f)
+        pid = int(rec["pid"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise TracerEnvironmentError(
+            f"recorder of {info.root} is unresponsive and {info.recorder_path} is unreadable "
+            f"({exc}); end it by hand, then run stop again"
+        ) from exc
+    started = process_start_time(pid)
+    if started is None or started != rec.get("start_time") or rec.get("boot_id") != boot_id():
+        raise TracerEnvironmentError(
+            f"recorder of {info.root} is unresponsive and pid {pid} cannot be verified as it "
+            "(pid reused?); not signalling it. End the recorder by hand, then run stop again"
+        )
+    os.kill(pid, signal.SIGKILL)
+    return Recovery(
+        f"recorder (pid {pid}) did not answer and was killed; live events after its last "
+        "flush may be missing",
+        killed=True,
+    )
+
+
+def collect(info: SessionInfo, recovery: list[Recovery]) -> tuple[FileManifest, bool]:
+    try:
+        journal = Journal(info.journal_path)
+    except JournalError as exc:
+        raise JournalError(
+            f"{exc}. The recorder of {info.root} died before it was ready; remove "
+            f"{info.session_dir} and start again"
+        ) from exc
+    try:
+        baseline = journal.read_baseline()
+        events = list(journal.events())
+        meta_sources = journal.get_meta("sources", [])
+        degraded = list(journal.get_meta("degraded", []))
+        warnings = list(journal.get_meta("warnings", []))
+        state = journal.get_meta("state", "recording")
+        usn_cursor = journal.get_meta("usn_cursor")
+    finally:
+        journal.close()
+    if state == "stopped":
+        # Stopped cleanly before (e.g. an earlier stop whose outputs failed): nothing lost.
+        recovery = [r for r in recovery if r.killed]
+    elif not recovery:
+        recovery = [Recovery("the recorder did not record a clean stop")]
+    degraded.extend(f"recovered from the journal: {r.reason}" for r in recovery)
+    opts = info.options
+    scope = Scope(info.root, opts.excluded_dirs)
+    if usn_cursor is not None:  # pragma: no cover - Windows
+        from tracer.sources.usn import UsnCursor, WindowsUsnApi, usn_events
+
+        events.extend(usn_events(WindowsUsnApi(), UsnCursor.from_dict(usn_cursor), scope))
+    final = take_snapshot(info.root, opts.excluded_dirs)
+    evidence = gather(baseline, final, events, scope)
+    candidates = evidence.candidates(final)
+    content: dict[str, ContentKind] = {p: content_of_path(p) for p in sorted(candidates)}
+    if info.installer and os.path.isfile(info.installer):
+        content[info.installer] = content_of_path(info.installer)
+    manifest = reduce_session(
+        baseline,
+        final,
+        events,
+        content,
+        scope,
+        opts.reduce_options(),
+        sources=[SourceStatus.from_dict(s) for s in meta_sources],
+        warnings=warnings,
+        degraded=degraded,
+        session_id=info.session_id,
+        installer=info.installer,
+        started_ns=info.created_ns,
+        stopped_ns=time.time_ns(),
+        evidence=evidence,
+    )
+    return manifest, bool(recovery)
