@@ -28,7 +28,7 @@ def _cli_commands() -> set[str]:
 
 def _readme_commands() -> set[str]:
     text = README.read_text(encoding="utf-8")
-    groups = {"catalog", "policy"}
+    groups = {"catalog", "policy", "events"}
     found: set[str] = set()
     for match in re.finditer(r"\binspector ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)", text):
         words = match.group(1).split()

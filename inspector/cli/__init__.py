@@ -13,6 +13,7 @@ import typer
 from inspector import __version__
 from inspector.cli import (
     commands_catalog,
+    commands_events,
     commands_hash,
     commands_policy,
     commands_sign,
@@ -55,6 +56,7 @@ commands_sign.register(app)
 commands_policy.register(app)
 commands_simulate.register(app)
 commands_trace.register(app)
+commands_events.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")
