@@ -1,1 +1,52 @@
-"""ctl"""
+"""The catalog itself (CTL, formats.md 4): build, read, verify signature and membership. May
+import ``catalog.pe``, ``catalog.cms`` and ``catalog.asn1``."""
+
+from __future__ import annotations
+
+from catalog.ctl.build import (
+    FLAG_BASE64,
+    CatalogMember,
+    CatalogSpec,
+    MemberKind,
+    NameValue,
+    build_catalog,
+)
+from catalog.ctl.read import (
+    CatalogEntry,
+    ParsedCatalog,
+    SignerSummary,
+    ctl_subject_count,
+    display_value,
+    parse_catalog,
+    signer_summaries,
+)
+from catalog.ctl.verify import (
+    MembershipVerdict,
+    MemberStatus,
+    SignatureVerdict,
+    TrustStatus,
+    check_members,
+    verify_signature,
+)
+
+__all__ = [
+    "FLAG_BASE64",
+    "CatalogEntry",
+    "CatalogMember",
+    "CatalogSpec",
+    "MemberKind",
+    "MemberStatus",
+    "MembershipVerdict",
+    "NameValue",
+    "ParsedCatalog",
+    "SignatureVerdict",
+    "SignerSummary",
+    "TrustStatus",
+    "build_catalog",
+    "check_members",
+    "ctl_subject_count",
+    "display_value",
+    "parse_catalog",
+    "signer_summaries",
+    "verify_signature",
+]
