@@ -23,6 +23,7 @@ from catalog.cms.keys import (
     identity_from_pfx,
     preflight,
 )
+from catalog.cms.links import signature_verifies
 from catalog.cms.signed_data import (
     OID_SIPOLICY,
     CheckedSignerInfo,
@@ -75,6 +76,7 @@ __all__ = [
     "parse_signed_data",
     "preflight",
     "resign",
+    "signature_verifies",
     "signer_reference",
     "validate_chain",
     "verify_token",

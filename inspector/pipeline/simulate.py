@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import CatalogError
-from catalog.pe.hashing import iter_files
-from catalog.records import FileFailure
+from catalog import CatalogError, FileFailure
+from catalog.pe import iter_files
 from inspector.pipeline.files import read_input
 from inspector.pipeline.policies import load_policy
 from policy.evaluate import (

@@ -17,18 +17,23 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalog.asn1.certsummary import CertificateSummary, summarize_certificate
-from catalog.asn1.oids import OID_CTL, OID_MS_RFC3161_TIMESTAMP, OID_SPC_INDIRECT_DATA
-from catalog.cms.links import signature_verifies
-from catalog.cms.signed_data import CheckedSignerInfo, check_signer_info, parse_signed_data
-from catalog.cms.timestamp import verify_token
-from catalog.ctl.read import parse_catalog
-from catalog.ctl.verify import MemberIndex, check_member
-from catalog.errors import CatalogError
-from catalog.pe.hashing import HashOptions, hash_buffer
-from catalog.pe.layout import parse_pe_layout
-from catalog.pe.signature import decode_signed_data
-from catalog.records import FileDigests, FileKind, HashAlgorithm
+from catalog import CatalogError, FileDigests, FileKind, HashAlgorithm
+from catalog.asn1 import (
+    OID_CTL,
+    OID_MS_RFC3161_TIMESTAMP,
+    OID_SPC_INDIRECT_DATA,
+    CertificateSummary,
+    summarize_certificate,
+)
+from catalog.cms import (
+    CheckedSignerInfo,
+    check_signer_info,
+    parse_signed_data,
+    signature_verifies,
+    verify_token,
+)
+from catalog.ctl import MemberIndex, check_member, parse_catalog
+from catalog.pe import HashOptions, decode_signed_data, hash_buffer, parse_pe_layout
 from policy.evaluate.facts import CertFacts, FileFacts, SignatureFacts, parse_version
 from policy.evaluate.roots import microsoft_roots
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from catalog.asn1.certsummary import summarize_certificate
-from catalog.asn1.x509 import certificates_in
-from catalog.errors import CatalogError
+from catalog import CatalogError
+from catalog.asn1 import certificates_in, summarize_certificate
 from policy.evaluate.wellknown import WELLKNOWN_ROOTS
 
 
