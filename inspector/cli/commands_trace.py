@@ -15,10 +15,12 @@ import json
 import typer
 
 from inspector.cli.exit_codes import ExitCode
+from inspector.cli.progress import FileProgress
 from inspector.pipeline import tracing
 from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
+PROGRESS = "Hashing progress on stderr: files, MB/s, ETA (default: when a terminal)."
 
 
 def _bool(value: str | None, flag: str) -> bool:
@@ -159,10 +161,13 @@ def register(app: typer.Typer) -> None:
             None, "--report", "-report", help="JSON report path (default beside the output)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
     ) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.stop(root, opts), as_json)
+        with FileProgress("hashing", progress) as bar:
+            outputs = tracing.stop(root, opts, progress=bar)
+        _render(outputs, as_json)
 
     @app.command(context_settings=CONTEXT)
     def scan(
@@ -178,10 +183,13 @@ def register(app: typer.Typer) -> None:
         listpath: str | None = typer.Option(None, "--listpath", "-listpath", help="List path."),
         report: str | None = typer.Option(None, "--report", "-report", help="JSON report."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
     ) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.scan(path, opts), as_json)
+        with FileProgress("hashing", progress) as bar:
+            outputs = tracing.scan(path, opts, progress=bar)
+        _render(outputs, as_json)
 
     @app.command(context_settings=CONTEXT)
     def demo(
