@@ -21,10 +21,12 @@ from catalog.ctl.read import (
     signer_summaries,
 )
 from catalog.ctl.verify import (
+    MemberIndex,
     MembershipVerdict,
     MemberStatus,
     SignatureVerdict,
     TrustStatus,
+    check_member,
     check_members,
     verify_signature,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "CatalogEntry",
     "CatalogMember",
     "CatalogSpec",
+    "MemberIndex",
     "MemberKind",
     "MemberStatus",
     "MembershipVerdict",
@@ -43,6 +46,7 @@ __all__ = [
     "SignerSummary",
     "TrustStatus",
     "build_catalog",
+    "check_member",
     "check_members",
     "ctl_subject_count",
     "display_value",

@@ -7,6 +7,7 @@ from catalog.pe.hashing import (
     SMALL_FILE_LIMIT,
     HashOptions,
     HashProgress,
+    hash_buffer,
     hash_file,
     hash_paths,
     iter_files,
@@ -17,6 +18,7 @@ from catalog.pe.layout import (
     NotAPeError,
     parse_pe_layout,
 )
+from catalog.pe.signature import decode_signed_data
 
 __all__ = [
     "SMALL_FILE_LIMIT",
@@ -25,6 +27,8 @@ __all__ = [
     "IncompleteHeadersError",
     "NonConformantPeError",
     "NotAPeError",
+    "decode_signed_data",
+    "hash_buffer",
     "hash_file",
     "hash_paths",
     "iter_files",
