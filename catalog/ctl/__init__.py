@@ -29,10 +29,12 @@ from catalog.ctl.read import (
 )
 from catalog.ctl.sign import sign_catalog_der
 from catalog.ctl.verify import (
+    MemberIndex,
     MembershipVerdict,
     MemberStatus,
     SignatureVerdict,
     TrustStatus,
+    check_member,
     check_members,
     verify_signature,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "CatalogEntry",
     "CatalogMember",
     "CatalogSpec",
+    "MemberIndex",
     "MemberKind",
     "MemberStatus",
     "MembershipVerdict",
@@ -55,6 +58,7 @@ __all__ = [
     "catalog_attributes",
     "catalog_member",
     "catalog_time",
+    "check_member",
     "check_members",
     "ctl_subject_count",
     "display_value",

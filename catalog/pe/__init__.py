@@ -7,6 +7,7 @@ from catalog.pe.hashing import (
     SMALL_FILE_LIMIT,
     HashOptions,
     HashProgress,
+    hash_buffer,
     hash_file,
     hash_paths,
     iter_files,
@@ -23,6 +24,7 @@ from catalog.pe.page_hashes import (
     table_bytes,
     table_from_bytes,
 )
+from catalog.pe.signature import decode_signed_data
 
 __all__ = [
     "SMALL_FILE_LIMIT",
@@ -32,7 +34,9 @@ __all__ = [
     "NonConformantPeError",
     "NotAPeError",
     "decode_page_hash_moniker",
+    "decode_signed_data",
     "encode_page_hash_link",
+    "hash_buffer",
     "hash_file",
     "hash_paths",
     "iter_files",

@@ -21,6 +21,7 @@ from catalog.cms import SigningIdentity
 from inspector.pipeline import policies
 from inspector.pipeline.outputs import OutputOptions
 from inspector.pipeline.signing import load_identity, sign_catalog, tbs_report, verify_catalog
+from inspector.pipeline.simulate import demo_check
 from inspector.pipeline.trace import TraceOutputs, start, stop
 from policy.options import UNSIGNED_OPTION
 from policy.signers import SignerLevel
@@ -267,6 +268,11 @@ def run_demo(workdir: str | None = None) -> DemoResult:
         roots=[pki / "root-ca.pem"],
     )  # fmt: skip
     steps = _demo_policies(out, signed, identity, pki / "issuing-ca.pem")
+    for name, ok, line in demo_check(
+        [app / "demoapp.exe", app / "democore.dll"],
+        out / "DemoBase.xml", out / "DemoApp-supplemental.xml", signed,
+    ):  # fmt: skip
+        steps.append(DemoStep(name, str(out), ok, line))
     return DemoResult(
         str(work), str(root), outputs, str(signed), report, str(helper_copy), tuple(steps)
     )
