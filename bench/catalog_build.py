@@ -7,7 +7,7 @@ run and on the same files:
 
 1. hashing them (``catalog.pe.hashing.hash_paths``, both cores);
 2. building the v2 catalog from those digests (``catalog.ctl.build.build_catalog``), page hashes on;
-3. signing it with the fixture test PKI (``inspector.pipeline.signing.sign_catalog_bytes``);
+3. signing it with the fixture test PKI (``catalog.ctl.sign.sign_catalog_der``);
 4. optionally reading it back (``catalog.ctl.read.parse_catalog``).
 
 Memory: tracemalloc peak of build + sign at N/10 and at N members, to show it grows linearly.
@@ -27,11 +27,17 @@ from pathlib import Path
 
 from catalog import FileDigests
 from catalog.cms import SigningIdentity, identity_from_pem
-from catalog.ctl import CatalogMember, CatalogSpec, NameValue, build_catalog, parse_catalog
+from catalog.ctl import (
+    CatalogMember,
+    CatalogSpec,
+    NameValue,
+    build_catalog,
+    catalog_member,
+    parse_catalog,
+    sign_catalog_der,
+)
 from catalog.pe import HashOptions, hash_paths
 from fixtures.pki import load_pki
-from inspector.pipeline.catalogs import catalog_member
-from inspector.pipeline.signing import sign_catalog_bytes
 
 FIXED_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 FIXTURE_PE = Path(__file__).resolve().parent.parent / "fixtures" / "pe" / "hello64.exe"
@@ -71,7 +77,7 @@ def build_and_sign(
     start = time.perf_counter()
     built = build_catalog(spec)
     built_at = time.perf_counter()
-    signed, _subjects = sign_catalog_bytes(built.der, "bench", identity, now=FIXED_TIME)
+    signed, _subjects = sign_catalog_der(built.der, "bench", identity, now=FIXED_TIME)
     signed_at = time.perf_counter()
     return built.der, signed, built_at - start, signed_at - built_at
 

@@ -17,6 +17,7 @@ from catalog.errors import (
     CatalogInputError,
     CatalogVerificationError,
 )
+from catalog.files import write_atomically
 from catalog.records import (
     ALL_ALGORITHMS,
     EmbeddedSignature,
@@ -45,4 +46,5 @@ __all__ = [
     "PageHashTable",
     "PeMetadata",
     "file_digests_from_dict",
+    "write_atomically",
 ]

@@ -62,25 +62,21 @@ class PageHashTable:
         """WDAC's "Hash Page Sha1/Sha256" value: the digest of the header page (entry 0)."""
         return self.entries[0][1]
 
-    def to_bytes(self) -> bytes:
-        """The binary form stored in catalogs and signatures: ``u32le offset || digest`` each."""
-        return b"".join(offset.to_bytes(4, "little") + digest for offset, digest in self.entries)
+    def to_json(self) -> list[dict[str, Any]]:
+        """The JSON form (reports, trace journals): ``[{"offset": n, "digest": "HEX"}, ...]``.
+
+        The binary and DER forms live in ``catalog.pe.page_hashes``.
+        """
+        return [{"offset": off, "digest": d.hex().upper()} for off, d in self.entries]
 
     @classmethod
-    def from_bytes(cls, algorithm: HashAlgorithm, data: bytes) -> PageHashTable:
-        """Split a binary table; raise ``ValueError`` when its length is not whole entries."""
-        step = 4 + algorithm.digest_size
-        if not data or len(data) % step:
-            raise ValueError(
-                f"page-hash table of {len(data)} bytes is not a whole number of "
-                f"{step}-byte {algorithm.value} entries"
-            )
+    def from_json(cls, algorithm: HashAlgorithm, value: object) -> PageHashTable:
+        """The inverse of ``to_json``; ``ValueError``/``KeyError`` on a malformed list."""
+        if not isinstance(value, list):
+            raise ValueError(f"page table must be a list, not {type(value).__name__}")
         return cls(
             algorithm,
-            tuple(
-                (int.from_bytes(data[i : i + 4], "little"), bytes(data[i + 4 : i + step]))
-                for i in range(0, len(data), step)
-            ),
+            tuple((int(e["offset"]), bytes.fromhex(str(e["digest"]))) for e in value),
         )
 
 
@@ -105,6 +101,9 @@ class PeMetadata:
     company_name: str | None = None
     file_version: str | None = None
     product_version: str | None = None
+    binary_file_version: str | None = None
+    """VS_FIXEDFILEINFO's FileVersion as ``a.b.c.d``: the number WDAC compares with a rule's
+    MinimumFileVersion / MaximumFileVersion (the string above is only text)."""
 
     def to_dict(self) -> dict[str, str | None]:
         return {
@@ -115,6 +114,7 @@ class PeMetadata:
             "company_name": self.company_name,
             "file_version": self.file_version,
             "product_version": self.product_version,
+            "binary_file_version": self.binary_file_version,
         }
 
 
@@ -201,9 +201,7 @@ class FileDigests:
             return None if value is None else value.hex().upper()
 
         def table(t: PageHashTable | None) -> list[dict[str, Any]] | None:
-            if t is None:
-                return None
-            return [{"offset": off, "digest": d.hex().upper()} for off, d in t.entries]
+            return None if t is None else t.to_json()
 
         sig: dict[str, Any] | None = None
         if self.signature is not None:
@@ -243,13 +241,7 @@ def _unhex(value: object) -> bytes | None:
 
 
 def _table_from(alg: HashAlgorithm, value: object) -> PageHashTable | None:
-    if not value:
-        return None
-    if not isinstance(value, list):
-        raise ValueError(f"page table must be a list, not {type(value).__name__}")
-    return PageHashTable(
-        alg, tuple((int(e["offset"]), bytes.fromhex(str(e["digest"]))) for e in value)
-    )
+    return None if not value else PageHashTable.from_json(alg, value)
 
 
 def file_digests_from_dict(data: Mapping[str, Any]) -> FileDigests:

@@ -104,6 +104,23 @@ def _conflicts(tag: str, keys: dict[str, str], stems: set[str]) -> bool:
     return ambiguous_owner(tag, keys) is not None
 
 
+def unwritable_path_reason(path: str) -> str | None:
+    """Why ``path`` cannot be a member line of a .cdf, or None when it can.
+
+    A .cdf line cannot hold an empty name, surrounding blanks, CR, LF, NUL or a lone surrogate
+    (an undecodable POSIX name); MakeCat could not express such a file.
+    """
+    if not path:
+        return "is empty: a .cdf line cannot hold it"
+    if path != path.strip(" \t"):
+        return "has surrounding blanks, which a .cdf line drops"
+    if has_line_break(path):
+        if any("\ud800" <= c <= "\udfff" for c in path):
+            return "has bytes that are not UTF-8, which a .cdf cannot hold"
+        return "has a line break (CR/LF) or NUL, which a .cdf line cannot hold"
+    return None
+
+
 def build_package_definition(
     paths: Iterable[str],
     *,
@@ -130,11 +147,9 @@ def build_package_definition(
         raise CdfInputError(f"catalog version {catalog_version} is not supported: use 1 or 2")
     ordered = sorted(set(paths))
     for path in ordered:
-        if not path or path != path.strip(" \t") or has_line_break(path):
-            raise CdfInputError(
-                f"path {path!r} is empty, has surrounding blanks or a line break: a .cdf line "
-                "cannot hold it"
-            )
+        why = unwritable_path_reason(path)
+        if why is not None:
+            raise CdfInputError(f"path {path!r}: {why}")
     sips = dict(alt_sip_ids or {})
     unknown = sorted(set(sips) - set(ordered))
     if unknown:

@@ -103,6 +103,17 @@ def test_no_other_distribution_claims_our_packages() -> None:
         assert not others, f"top-level package {name!r} is also installed by {others}"
 
 
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for folder in ("bench", "fixtures") for p in (ROOT / folder).rglob("*.py")),
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_bench_and_fixtures_never_import_inspector(path: Path) -> None:
+    """Benchmarks and fixture generators use the libraries (catalog, cdf, tracer, policy)."""
+    bad = [n for n in _imports(path) if n.split(".")[0] == "inspector"]
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}: use the library it wraps"
+
+
 def _home_of(rel: str) -> str:
     """The home a file belongs to: its sub-package folder inside catalog/, inspector/cli/ and
     bench/ as folders, otherwise the module itself."""

@@ -104,14 +104,19 @@ class Journal:
             self._db.execute("COMMIT")
         return len(rows)
 
-    def events(self) -> Iterator[FileEvent]:
+    def events(self, corrupt: list[str] | None = None) -> Iterator[FileEvent]:
+        """Every journaled event in order. A corrupt row raises ``JournalError``, or, when a
+        ``corrupt`` list is given, is described there and skipped (salvage after a crash)."""
         with self._lock:
             rows = self._db.execute("SELECT seq, data FROM events ORDER BY seq").fetchall()
         for seq, data in rows:
             try:
                 yield FileEvent.from_dict(json.loads(data))
             except (ValueError, KeyError, TypeError) as exc:
-                raise JournalError(f"{self.path}: event row {seq} is corrupt: {exc}") from exc
+                why = f"{self.path}: event row {seq} is corrupt: {exc}"
+                if corrupt is None:
+                    raise JournalError(why) from exc
+                corrupt.append(why)
 
     def event_count(self) -> int:
         with self._lock:

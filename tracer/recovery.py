@@ -7,20 +7,22 @@ through the same reduction, just without the recovery notes.
 """
 
 # Plain str paths on purpose: hot loops and OS handles, no pathlib objects.
-# ruff: noqa: PTH113
+# ruff: noqa: PTH110, PTH113
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from tracer.errors import JournalError, TracerEnvironmentError
 from tracer.journal import Journal
 from tracer.liveness import boot_id, process_start_time
-from tracer.records import ContentKind, FileManifest, SourceStatus
+from tracer.records import ContentKind, FileEvent, FileManifest, Snapshot, SourceStatus
 from tracer.reduce import gather, reduce_session
 from tracer.sources.base import Scope, content_of_path
 from tracer.sources.snapshot import take_snapshot
@@ -74,24 +76,76 @@ def kill_verified(info: SessionInfo) -> Recovery:
     )
 
 
-def collect(info: SessionInfo, recovery: list[Recovery]) -> tuple[FileManifest, bool]:
+def _read_journal(info: SessionInfo, damage: list[str]) -> dict[str, Any]:
+    """What the journal holds; a part that cannot be read is described in ``damage`` and left
+    at its empty value (``baseline`` None when the first walk is lost), so ``stop`` can still
+    finish from the walks: the snapshot guarantee does not depend on the journal being sound."""
+    parts: dict[str, Any] = {
+        "baseline": None,
+        "events": [],
+        "sources": [],
+        "degraded": [],
+        "warnings": [],
+        "state": "recording",
+        "usn_cursor": None,
+    }
     try:
         journal = Journal(info.journal_path)
     except JournalError as exc:
-        raise JournalError(
-            f"{exc}. The recorder of {info.root} died before it was ready; remove "
-            f"{info.session_dir} and start again"
-        ) from exc
+        damage.append(str(exc))
+        return parts
     try:
-        baseline = journal.read_baseline()
-        events = list(journal.events())
-        meta_sources = journal.get_meta("sources", [])
-        degraded = list(journal.get_meta("degraded", []))
-        warnings = list(journal.get_meta("warnings", []))
-        state = journal.get_meta("state", "recording")
-        usn_cursor = journal.get_meta("usn_cursor")
+        try:
+            parts["baseline"] = journal.read_baseline()
+        except (JournalError, sqlite3.DatabaseError, KeyError, TypeError, ValueError) as exc:
+            damage.append(f"baseline unreadable ({exc})")
+        try:
+            parts["events"] = list(journal.events(corrupt=damage))
+            parts["sources"] = journal.get_meta("sources", [])
+            parts["degraded"] = list(journal.get_meta("degraded", []))
+            parts["warnings"] = list(journal.get_meta("warnings", []))
+            parts["state"] = journal.get_meta("state", "recording")
+            parts["usn_cursor"] = journal.get_meta("usn_cursor")
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            damage.append(f"events or state unreadable ({exc})")
     finally:
         journal.close()
+    return parts
+
+
+def collect(info: SessionInfo, recovery: list[Recovery]) -> tuple[FileManifest, bool, bool]:
+    """The session's manifest, whether it was recovered, and whether the journal was damaged.
+
+    A damaged journal (unreadable file, lost baseline, corrupt event rows) does not stop the
+    result: it is built from the two walks (the final walk alone when the baseline is lost,
+    listing every file under the root) and marked degraded with the reason.
+    """
+    if not os.path.exists(info.journal_path):
+        raise JournalError(
+            f"session journal {info.journal_path} is missing. The recorder of {info.root} died "
+            f"before it was ready; remove {info.session_dir} and start again"
+        )
+    damage: list[str] = []
+    parts = _read_journal(info, damage)
+    baseline: Snapshot | None = parts["baseline"]
+    events: list[FileEvent] = parts["events"]
+    meta_sources: list[Any] = parts["sources"]
+    degraded: list[str] = parts["degraded"]
+    warnings: list[str] = parts["warnings"]
+    state = parts["state"]
+    usn_cursor = parts["usn_cursor"]
+    if damage:
+        shown = "; ".join(damage[:5]) + (f"; and {len(damage) - 5} more" if len(damage) > 5 else "")
+        degraded.append(
+            f"journal damaged: {shown}"
+            + (
+                "; the baseline is lost, so every file under the root at stop is listed"
+                if baseline is None
+                else "; outputs come from the two walks and the readable events"
+            )
+        )
+    if baseline is None:
+        baseline = Snapshot(root=info.root, files={})
     if state == "stopped":
         # Stopped cleanly before (e.g. an earlier stop whose outputs failed): nothing lost.
         recovery = [r for r in recovery if r.killed]
@@ -126,4 +180,4 @@ def collect(info: SessionInfo, recovery: list[Recovery]) -> tuple[FileManifest, 
         stopped_ns=time.time_ns(),
         evidence=evidence,
     )
-    return manifest, bool(recovery)
+    return manifest, bool(recovery), bool(damage)

@@ -80,6 +80,9 @@ class StopResult:
     info: SessionInfo
     recovered: bool
     """True when the recorder was not there to stop cleanly (crash, kill, reboot, hang)."""
+    journal_damaged: bool = False
+    """True when part of the journal could not be read: the result comes from the two walks
+    (or the final walk alone when the baseline was lost) and says so in ``degraded``."""
 
 
 # -- status -----------------------------------------------------------------------------------
@@ -204,8 +207,8 @@ def stop_session(root: str, *, control_timeout: float = 60.0, keep: bool = False
     else:
         recovery.append(Recovery(stale_cause(info)))
     try:
-        manifest, recovered = collect(info, recovery)
-        result = StopResult(manifest, info, recovered)
+        manifest, recovered, damaged = collect(info, recovery)
+        result = StopResult(manifest, info, recovered, journal_damaged=damaged)
     finally:
         lock.release()
     if not keep:

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from catalog.ctl.build import (
     FLAG_BASE64,
+    BuiltCatalog,
     CatalogMember,
     CatalogSpec,
     MemberKind,
     NameValue,
     build_catalog,
+)
+from catalog.ctl.members import (
+    catalog_attributes,
+    catalog_member,
+    catalog_time,
+    resolve_time,
 )
 from catalog.ctl.read import (
     CatalogEntry,
@@ -20,20 +27,25 @@ from catalog.ctl.read import (
     parse_catalog,
     signer_summaries,
 )
+from catalog.ctl.sign import sign_catalog_der
 from catalog.ctl.verify import (
+    MemberIndex,
     MembershipVerdict,
     MemberStatus,
     SignatureVerdict,
     TrustStatus,
+    check_member,
     check_members,
     verify_signature,
 )
 
 __all__ = [
     "FLAG_BASE64",
+    "BuiltCatalog",
     "CatalogEntry",
     "CatalogMember",
     "CatalogSpec",
+    "MemberIndex",
     "MemberKind",
     "MemberStatus",
     "MembershipVerdict",
@@ -43,10 +55,16 @@ __all__ = [
     "SignerSummary",
     "TrustStatus",
     "build_catalog",
+    "catalog_attributes",
+    "catalog_member",
+    "catalog_time",
+    "check_member",
     "check_members",
     "ctl_subject_count",
     "display_value",
     "parse_catalog",
+    "resolve_time",
+    "sign_catalog_der",
     "signer_summaries",
     "verify_signature",
 ]

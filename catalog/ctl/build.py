@@ -37,6 +37,7 @@ from datetime import datetime
 
 from catalog.asn1 import der, oids
 from catalog.errors import CatalogInputError
+from catalog.pe import encode_page_hash_link
 from catalog.records import HashAlgorithm, PageHashTable
 
 FLAG_NO_REPLICATE = 0x01000000
@@ -185,10 +186,6 @@ _DIGEST_ALG = {
     HashAlgorithm.SHA1: der.der_algorithm_identifier(oids.OID_SHA1),
     HashAlgorithm.SHA256: der.der_algorithm_identifier(oids.OID_SHA256),
 }
-_PAGE_OID = {
-    HashAlgorithm.SHA1: oids.OID_PAGE_HASHES_V1,
-    HashAlgorithm.SHA256: oids.OID_PAGE_HASHES_V2,
-}
 _SUBJECT_ALG = {
     1: der.der_algorithm_identifier(oids.OID_CATALOG_LIST_MEMBER),
     2: der.der_algorithm_identifier(oids.OID_CATALOG_LIST_MEMBER2),
@@ -207,22 +204,6 @@ def encode_name_value(attr: NameValue) -> bytes:
 
 def _name_value_attribute(attr: NameValue) -> bytes:
     return der.der_sequence(_OID_NAMEVALUE, der.der_tlv(der.TAG_SET, encode_name_value(attr)))
-
-
-def encode_page_hash_link(table: PageHashTable) -> bytes:
-    """SpcPeImageData's ``[0] EXPLICIT SpcLink`` carrying the page-hash moniker (formats.md 2.3)."""
-    serialized = der.der_tlv(
-        der.TAG_SET,
-        der.der_sequence(
-            der.der_oid(_PAGE_OID[table.algorithm]),
-            der.der_tlv(der.TAG_SET, der.der_octet_string(table.to_bytes())),
-        ),
-    )
-    moniker = der.der_tlv(
-        0xA1,
-        der.der_octet_string(oids.SPC_PAGE_HASH_CLASS_ID) + der.der_octet_string(serialized),
-    )
-    return der.der_tlv(0xA0, moniker)
 
 
 def encode_indirect_data(

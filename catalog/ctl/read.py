@@ -36,7 +36,8 @@ from catalog.asn1 import (
 from catalog.cms import certificate_names, find_certificate, signer_reference
 from catalog.ctl.build import FLAG_BASE64, NameValue
 from catalog.errors import CatalogInputError
-from catalog.records import HashAlgorithm, PageHashTable
+from catalog.pe import decode_page_hash_moniker
+from catalog.records import PageHashTable
 
 
 class MemberType(enum.Enum):
@@ -62,10 +63,6 @@ _DATA_TYPES = {
     oids.OID_SPC_PE_IMAGE_DATA: MemberType.PE,
     oids.OID_SPC_CAB_DATA: MemberType.FLAT,
     oids.OID_SPC_CAB_PAGE_DATA: MemberType.CAB,
-}
-_PAGE_ALGS = {
-    oids.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
-    oids.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
 }
 _VERSIONS = {oids.OID_CATALOG_LIST_MEMBER: 1, oids.OID_CATALOG_LIST_MEMBER2: 2}
 
@@ -449,20 +446,9 @@ class _Parser:
             return None, None
         class_id = read_tlv(d, link.content_start, link.end, TAG_OCTET_STRING, "moniker classId")
         serialized = read_tlv(d, class_id.end, link.end, TAG_OCTET_STRING, "serializedData")
-        if d[class_id.content_start : class_id.end] != oids.SPC_PAGE_HASH_CLASS_ID:
-            return None, None
-        outer = read_tlv(d, serialized.content_start, serialized.end, TAG_SET, "page-hash SET")
-        attr = read_tlv(d, outer.content_start, outer.end, TAG_SEQUENCE, "page-hash attribute")
-        oid, oid_tlv = read_oid(d, attr.content_start, attr.end, "page-hash type")
-        values = read_tlv(d, oid_tlv.end, attr.end, TAG_SET, "page-hash values")
-        raw = read_tlv(d, values.content_start, values.end, TAG_OCTET_STRING, "page-hash table")
-        alg = _PAGE_ALGS.get(oid)
-        if alg is None:
-            return oid, None
-        try:
-            return oid, PageHashTable.from_bytes(alg, d[raw.content_start : raw.end])
-        except ValueError as exc:
-            raise DerError(raw.content_start, str(exc)) from None
+        return decode_page_hash_moniker(
+            d[class_id.content_start : class_id.end], d, serialized.content_start, serialized.end
+        )
 
 
 def parse_catalog(data: bytes, source: str = "catalog") -> ParsedCatalog:

@@ -7,6 +7,7 @@ from catalog.pe.hashing import (
     SMALL_FILE_LIMIT,
     HashOptions,
     HashProgress,
+    hash_buffer,
     hash_file,
     hash_paths,
     iter_files,
@@ -17,6 +18,13 @@ from catalog.pe.layout import (
     NotAPeError,
     parse_pe_layout,
 )
+from catalog.pe.page_hashes import (
+    decode_page_hash_moniker,
+    encode_page_hash_link,
+    table_bytes,
+    table_from_bytes,
+)
+from catalog.pe.signature import decode_signed_data
 
 __all__ = [
     "SMALL_FILE_LIMIT",
@@ -25,8 +33,14 @@ __all__ = [
     "IncompleteHeadersError",
     "NonConformantPeError",
     "NotAPeError",
+    "decode_page_hash_moniker",
+    "decode_signed_data",
+    "encode_page_hash_link",
+    "hash_buffer",
     "hash_file",
     "hash_paths",
     "iter_files",
     "parse_pe_layout",
+    "table_bytes",
+    "table_from_bytes",
 ]

@@ -12,7 +12,6 @@ import struct
 from catalog.asn1 import (
     TAG_OCTET_STRING,
     TAG_SEQUENCE,
-    TAG_SET,
     Tlv,
     children,
     oid_of,
@@ -20,13 +19,10 @@ from catalog.asn1 import (
     read_tlv,
 )
 from catalog.errors import CatalogInputError
-from catalog.records import EmbeddedSignature, HashAlgorithm, PageHashTable
+from catalog.pe.page_hashes import decode_page_hash_moniker
+from catalog.records import EmbeddedSignature, PageHashTable
 
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
-_PAGE_OIDS = {
-    oids.OID_PAGE_HASHES_V1: HashAlgorithm.SHA1,
-    oids.OID_PAGE_HASHES_V2: HashAlgorithm.SHA256,
-}
 
 
 def decode_certificate_table(table: bytes) -> EmbeddedSignature:
@@ -101,18 +97,7 @@ def _page_hashes(view: memoryview, data_field: Tlv) -> PageHashTable | None:
     object_fields = children(view, links[0], 0xA1, "SpcSerializedObject")
     if len(object_fields) != 2 or any(t.tag != TAG_OCTET_STRING for t in object_fields):
         raise CatalogInputError("SpcSerializedObject is not two OCTET STRINGs")
-    class_id, serialized_tlv = object_fields
-    if bytes(view[class_id.content_start : class_id.end]) != oids.SPC_PAGE_HASH_CLASS_ID:
-        return None
-    serialized = bytes(view[serialized_tlv.content_start : serialized_tlv.end])
-    view = memoryview(serialized)
-    root = read_tlv(view, 0)
-    for attribute in children(view, root, TAG_SET, "page-hash SET"):
-        oid_tlv, values = children(view, attribute, TAG_SEQUENCE, "page-hash attribute")
-        alg = _PAGE_OIDS.get(oid_of(view, oid_tlv, "page-hash type"))
-        if alg is None:
-            continue
-        for value in children(view, values, TAG_SET, "page-hash values"):
-            if value.tag == TAG_OCTET_STRING:
-                return PageHashTable.from_bytes(alg, bytes(view[value.content_start : value.end]))
-    return None
+    class_id, serialized = object_fields
+    return decode_page_hash_moniker(
+        view[class_id.content_start : class_id.end], view, serialized.content_start, serialized.end
+    )[1]

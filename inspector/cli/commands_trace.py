@@ -17,7 +17,8 @@ import typer
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.progress import FileProgress
 from inspector.cli.text import count
-from inspector.pipeline import tracing
+from inspector.pipeline import demo as demo_pipeline
+from inspector.pipeline import outputs, trace
 from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
@@ -52,7 +53,7 @@ def _sources(text: str) -> tuple[str, ...]:
 def _out_kind(out: list[str]) -> str | None:
     """Package Inspector's -out, given once or repeated (``-out cat -out cdf``)."""
     kinds = {o.strip().lower() for item in out for o in item.split(",") if o.strip()}
-    unknown = sorted(kinds - set(tracing.OUT_KINDS))
+    unknown = sorted(kinds - set(outputs.OUT_KINDS))
     if unknown:
         raise typer.BadParameter(
             f"{', '.join(unknown)}: -out takes cat, cdf or list", param_hint="-out"
@@ -78,7 +79,7 @@ def _output_options(
     ca2: str | None,
     listpath: str | None,
     report: str | None,
-) -> tracing.OutputOptions:
+) -> outputs.OutputOptions:
     out = _out_kind(out_given)
     try:
         int(en, 0)
@@ -91,7 +92,7 @@ def _output_options(
         cdfpath, name = name, None
     elif name is not None and out == "list" and listpath is None:
         listpath, name = name, None
-    return tracing.OutputOptions(
+    return outputs.OutputOptions(
         out=out,
         name=name,
         cdf_path=cdfpath,
@@ -105,24 +106,22 @@ def _output_options(
     )
 
 
-def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
+def _render(result: trace.TraceOutputs, as_json: bool) -> None:
     m = result.manifest
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "session_id": m.session_id,
-                    "root": m.root,
-                    "files": len(m.entries),
-                    "catalogable": result.catalogable,
-                    "transient": sum(1 for e in m.entries if not e.exists_at_stop),
-                    "degraded": list(m.degraded),
-                    "recovered": result.recovered,
-                    "written": list(result.written),
-                },
-                indent=2,
-            )
-        )
+        doc = {
+            "session_id": m.session_id,
+            "root": m.root,
+            "files": len(m.entries),
+            "catalogable": result.catalogable,
+            "transient": sum(1 for e in m.entries if not e.exists_at_stop),
+            "degraded": list(m.degraded),
+            "recovered": result.recovered,
+            "written": list(result.written),
+        }
+        if result.damaged_journal is not None:  # only then: the document is otherwise unchanged
+            doc["damaged_journal"] = result.damaged_journal
+        typer.echo(json.dumps(doc, indent=2))
         return
     transient = sum(1 for e in m.entries if not e.exists_at_stop)
     typer.echo(
@@ -133,11 +132,13 @@ def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
         typer.echo(f"wrote {path}")
     for why in m.degraded:
         typer.echo(f"degraded: {why}", err=True)
+    if result.damaged_journal is not None:
+        typer.echo(f"kept the damaged journal for inspection: {result.damaged_journal}", err=True)
     for w in (*m.warnings, *result.warnings):
         typer.echo(f"warning: {w}", err=True)
 
 
-def _finish(result: tracing.TraceOutputs, as_json: bool) -> None:
+def _finish(result: trace.TraceOutputs, as_json: bool) -> None:
     """Render, then exit 5 (DEGRADED) when the recording is incomplete: outputs are written."""
     _render(result, as_json)
     if result.manifest.degraded:
@@ -163,7 +164,7 @@ _NAME = typer.Option(
 )
 
 
-def _demo_json(r: tracing.DemoResult) -> None:
+def _demo_json(r: demo_pipeline.DemoResult) -> None:
     """``demo --json``: what was recorded, written and checked; exit 1 when a check failed."""
     v = r.verify
     signature_ok = v.signature is not None and v.signature.ok
@@ -233,7 +234,7 @@ def register(app: typer.Typer) -> None:
             include=tuple(include),
             exclude=tuple(exclude),
         )
-        info = tracing.start(root, path, options)
+        info = trace.start(root, path, options)
         if as_json:
             typer.echo(json.dumps(info.to_dict(), indent=2))
         else:
@@ -249,7 +250,7 @@ def register(app: typer.Typer) -> None:
         resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
         ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
         en: str = typer.Option(
-            tracing.DEFAULT_ENCODING, "--en", "-en", help="EncodingType for the CDF."
+            outputs.DEFAULT_ENCODING, "--en", "-en", help="EncodingType for the CDF."
         ),
         ca1: str | None = typer.Option(None, "--ca1", "-ca1", help="CATATTR1 value."),
         ca2: str | None = typer.Option(None, "--ca2", "-ca2", help="CATATTR2 value."),
@@ -265,8 +266,8 @@ def register(app: typer.Typer) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
         with FileProgress("hashing", progress) as bar:
-            outputs = tracing.stop(root, opts, progress=bar)
-        _finish(outputs, as_json)
+            result = trace.stop(root, opts, progress=bar)
+        _finish(result, as_json)
 
     @app.command(context_settings=CONTEXT)
     def scan(
@@ -276,7 +277,7 @@ def register(app: typer.Typer) -> None:
         cdfpath: str | None = typer.Option(None, "--cdfpath", "-cdfpath", help="CDF path."),
         resdir: str | None = typer.Option(None, "--resdir", "-resdir", help="Result folder."),
         ph: str | None = typer.Option(None, "--ph", "-ph", help="Page hashes: true or false."),
-        en: str = typer.Option(tracing.DEFAULT_ENCODING, "--en", "-en", help="EncodingType."),
+        en: str = typer.Option(outputs.DEFAULT_ENCODING, "--en", "-en", help="EncodingType."),
         ca1: str | None = typer.Option(None, "--ca1", "-ca1", help="CATATTR1 value."),
         ca2: str | None = typer.Option(None, "--ca2", "-ca2", help="CATATTR2 value."),
         listpath: str | None = typer.Option(None, "--listpath", "-listpath", help="List path."),
@@ -287,22 +288,22 @@ def register(app: typer.Typer) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
         with FileProgress("hashing", progress) as bar:
-            outputs = tracing.scan(path, opts, progress=bar)
-        _finish(outputs, as_json)
+            result = trace.scan(path, opts, progress=bar)
+        _finish(result, as_json)
 
     @app.command(context_settings=CONTEXT)
     def demo(
         workdir: str | None = typer.Option(
             None,
             "--dir",
-            help=f"Work folder, kept for inspection (default: ./{tracing.DEMO_DIR}; emptied "
+            help=f"Work folder, kept for inspection (default: ./{demo_pipeline.DEMO_DIR}; emptied "
             "first when an earlier demo made it).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """Record a scripted install of fixture PEs, write .cdf/.cat/report, sign and verify,
         then write, compile, sign and re-read WDAC policies trusting the catalog's signer."""
-        r = tracing.run_demo(workdir)
+        r = demo_pipeline.run_demo(workdir)
         m = r.outputs.manifest
         if as_json:
             _demo_json(r)
@@ -345,7 +346,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """List recording sessions (active, unresponsive, stale) with sources and counts."""
-        sessions = tracing.status()
+        sessions = trace.status()
         if as_json:
             typer.echo(json.dumps([s.to_dict() for s in sessions], indent=2))
             return

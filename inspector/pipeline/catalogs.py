@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,33 +50,31 @@ from catalog import (
 from catalog.asn1 import SIP_GUID_PE
 from catalog.ctl import (
     CatalogMember,
-    CatalogSpec,
-    MemberKind,
-    NameValue,
     ParsedCatalog,
     SignerSummary,
-    build_catalog,
+    catalog_attributes,
+    catalog_member,
+    catalog_time,
     parse_catalog,
     signer_summaries,
 )
 from catalog.pe import HashOptions, HashProgress, hash_paths, iter_files
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
-from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfAttribute, CdfMember
-from cdf.parser import parse
+from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
+from cdf.parser import decode, parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
 from inspector.pipeline.files import MAX_CATALOG, check_arguments, read_input, write_atomically
+from inspector.pipeline.outputs import build_catalog_der, write_catalog_outputs
 
 SCHEMA_VERSION = 1
 CAB_MAGIC = b"MSCF"
 
-NOTE_NONCONFORMANT = "non-conformant PE: catalogued as a flat member (Windows uses its flat hash)"
 NOTE_CAB = (
     "CAB file: catalogued as a flat member (CAB SIP not implemented; MakeCat would write a CAB "
     "member, which Windows' CAB verification expects)"
 )
-NOTE_FORCED_FLAT = "ALTSIPID forces the flat SIP: catalogued with its flat hash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,35 +171,6 @@ class CatalogView:
     signers: tuple[SignerSummary, ...]
 
 
-def resolve_time(when: datetime | None, env: Mapping[str, str] | None = None) -> datetime | None:
-    """``when``, else ``SOURCE_DATE_EPOCH`` (reproducible-builds convention), else None."""
-    if when is not None:
-        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    epoch = (os.environ if env is None else env).get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return datetime.fromtimestamp(int(epoch), UTC)
-        except (ValueError, OverflowError, OSError):
-            raise CatalogInputError(
-                f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time in seconds: fix or unset it"
-            ) from None
-    return None
-
-
-def catalog_time(
-    when: datetime | None, newest_mtime_ns: int, fallback: datetime | None = None
-) -> datetime:
-    """A catalog's thisUpdate: ``when``, else ``SOURCE_DATE_EPOCH``, else the newest member's
-    modification time (whole seconds, so the same files give the same catalog), else
-    ``fallback``, else now."""
-    resolved = resolve_time(when)
-    if resolved is not None:
-        return resolved
-    if newest_mtime_ns > 0:
-        return datetime.fromtimestamp(newest_mtime_ns // 1_000_000_000, UTC)
-    return fallback if fallback is not None else datetime.now(UTC)
-
-
 def _is_cab(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -214,53 +184,6 @@ class _Job:
     member: CdfMember
     path: str
     line: int | None
-
-
-def catalog_attributes(attributes: Sequence[CdfAttribute]) -> tuple[NameValue, ...]:
-    """.cdf ATTRn entries (catalog or member) as the name-value attributes the CTL stores."""
-    return tuple(NameValue(a.name, a.flags, a.stored_value()) for a in attributes)
-
-
-def catalog_member(
-    name: str,
-    digests: FileDigests,
-    *,
-    version: int,
-    page_hashes: bool,
-    attributes: tuple[NameValue, ...] = (),
-    force_flat: bool = False,
-) -> tuple[CatalogMember, list[str]]:
-    """The catalog member for one hashed file, and notes on how it was catalogued.
-
-    Conformant PEs become PE members (image hashes, page hashes when asked); everything else,
-    and PEs forced to the flat SIP, become flat members, as MakeCat would write them.
-    """
-    notes: list[str] = []
-    kind = MemberKind.PE if digests.kind is FileKind.PE and not force_flat else MemberKind.FLAT
-    if force_flat and digests.kind is FileKind.PE:
-        notes.append(NOTE_FORCED_FLAT)
-    elif digests.kind is FileKind.PE_NONCONFORMANT:
-        notes.append(f"{NOTE_NONCONFORMANT}: {digests.reason}")
-    if kind is MemberKind.PE:
-        sha1 = digests.authenticode(HashAlgorithm.SHA1)
-        sha256 = digests.authenticode(HashAlgorithm.SHA256)
-    else:
-        sha1 = digests.flat(HashAlgorithm.SHA1)
-        sha256 = digests.flat(HashAlgorithm.SHA256)
-    alg = HashAlgorithm.SHA1 if version == 1 else HashAlgorithm.SHA256
-    table = digests.page_table(alg) if kind is MemberKind.PE and page_hashes else None
-    if kind is MemberKind.PE and page_hashes and table is None:
-        notes.append(f"no page hashes: {digests.page_hash_note or 'not computable'}")
-    member = CatalogMember(
-        name=name,
-        kind=kind,
-        sha1=sha1,
-        sha256=sha256 if version == 2 else None,
-        page_table_sha1=table if version == 1 else None,
-        page_table_sha256=table if version == 2 else None,
-        attributes=attributes,
-    )
-    return member, notes
 
 
 def _catalog_member(
@@ -307,12 +230,12 @@ def build_definition(
     workers: int | None = None,
     progress: HashProgress | None = None,
     warnings: Sequence[str] = (),
-    extra_output: tuple[Path, bytes] | None = None,
+    cdf_target: Path | None = None,
     prior_failures: Sequence[MemberFailure] = (),
 ) -> CatalogRun:
     """Hash the definition's members (paths relative to ``base_dir``) and write ``target``.
 
-    ``extra_output`` (path, bytes) is written atomically after the catalog (the .cdf of
+    ``cdf_target`` receives the definition as a .cdf, atomically after the catalog (the .cdf of
     ``catalog build``), and only when the catalog is written.
     """
     version = definition.effective_catalog_version
@@ -399,28 +322,19 @@ def build_definition(
             close()
 
     # MakeCat's behaviour (--random-id) is a random identifier and the current time.
-    this_update = catalog_time(when, 0 if random_id else newest)
+    this_update = catalog_time(when, 0 if random_id else newest, datetime.now(UTC), os.environ)
     if list_identifier is None and random_id:
         list_identifier = secrets.token_bytes(16)
-    attributes = catalog_attributes(definition.attributes)
-    built = build_catalog(
-        CatalogSpec(
-            version=version,
-            this_update=this_update.replace(microsecond=0),
-            members=tuple(members),
-            attributes=attributes,
-            list_identifier=list_identifier,
-        )
+    built = build_catalog_der(
+        definition, members, this_update=this_update, list_identifier=list_identifier
     )
     write = not failures or keep_going
     output: Path | None = None
     cdf_output: Path | None = None
     if write:
-        write_atomically(target, built.der)
+        write_catalog_outputs(definition, built, cat=target, cdf=cdf_target)
         output = target
-        if extra_output is not None:
-            write_atomically(extra_output[0], extra_output[1])
-            cdf_output = extra_output[0]
+        cdf_output = cdf_target
     return CatalogRun(
         output=output,
         cdf_output=cdf_output,
@@ -435,17 +349,49 @@ def build_definition(
     )
 
 
+def _header_line(data: bytes, key: str) -> int | None:
+    """The line number of ``key=`` in ``[CatalogHeader]`` (for messages), or None."""
+    try:
+        text = decode(data)[0]
+    except CdfInputError:
+        return None
+    section = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip().lower()
+        elif section == "catalogheader" and line.partition("=")[0].strip().lower() == key:
+            return number
+    return None
+
+
+def _escape_reason(name: str) -> str | None:
+    """Why the .cdf's ``Name`` could leave ResultDir (None: a name inside it)."""
+    parts = re.split(r"[\\/]", name)
+    if any(".." in p and p.strip(" .") == "" for p in parts):  # Windows drops trailing dots
+        return "'..' climbs out of ResultDir"
+    if name.startswith(("\\", "/")):
+        return "an absolute path or UNC share is not a name inside ResultDir"
+    if not parts[-1] or parts[-1] in (".", ".."):
+        return "it names a folder, not a file"
+    return None
+
+
 def _target(
     definition: CatalogDefinition,
     cdf_path: Path,
+    data: bytes,
     base_dir: Path,
     drive_map: Mapping[str, str] | None,
     warnings: list[str],
 ) -> Path:
     """ResultDir/Name, both relative to the .cdf's folder (where OSS-SAMPLE ran MakeCat).
 
-    WinAppCli writes ``Name`` as a full Windows path; when its drive has no host folder in
-    ``drive_map``, the file name is kept and put in ResultDir (or beside the .cdf), with a warning.
+    ``Name`` must stay inside ResultDir: ``..``, absolute POSIX paths and UNC shares are refused
+    (``CatalogInputError`` naming the .cdf line). WinAppCli writes ``Name`` as a full Windows
+    path (``C:\\Out\\app.cat``): it is honoured only inside the folder the user mapped that
+    drive to with ``drive_map``; an unmapped drive keeps the file name, in ResultDir (or beside
+    the .cdf), with a warning.
     """
     folder = base_dir
     if definition.result_dir:
@@ -454,8 +400,18 @@ def _target(
         except CdfInputError as exc:
             raise CatalogInputError(f"{cdf_path}: ResultDir: {exc.message}") from None
     name = definition.name or f"{cdf_path.stem}.cat"
+    why = _escape_reason(name)
+    if why is not None:
+        line = _header_line(data, "name")
+        where = f"line {line}: " if line is not None else ""
+        raise CatalogInputError(
+            f"{cdf_path}: {where}Name={name}: {why}; MakeCat writes the catalog into ResultDir "
+            f"({folder}): give a file name such as {windows_basename(name) or 'package.cat'}"
+        )
     if "\\" not in name and "/" not in name:
         return folder / name
+    if re.match(r"[A-Za-z]:", name) is None:  # relative, with sub-folders: still inside
+        return Path(str(resolve_member_path(name, folder, drive_map)))
     try:
         return Path(str(resolve_member_path(name, folder, drive_map)))
     except CdfInputError as exc:
@@ -485,7 +441,7 @@ def makecat(
     base_dir = cdf_path.resolve().parent
     warnings = [f"{source}: {w}" for w in parsed.warnings]
     if output is None:
-        output = _target(definition, cdf_path, base_dir, drive_map, warnings)
+        output = _target(definition, cdf_path, data, base_dir, drive_map, warnings)
     return build_definition(
         definition,
         base_dir=base_dir,
@@ -549,9 +505,6 @@ def build_from_paths(
         raise CatalogInputError(str(exc)) from exc
     if version == 1:
         definition = dataclasses.replace(definition, catalog_version=1, hash_algorithms=("SHA1",))
-    extra = None
-    if cdf_output is not None:
-        extra = (cdf_output, render_bytes(definition))
     return build_definition(
         definition,
         base_dir=Path.cwd(),
@@ -562,7 +515,7 @@ def build_from_paths(
         keep_going=keep_going,
         workers=workers,
         progress=progress,
-        extra_output=extra,
+        cdf_target=cdf_output,
         prior_failures=walk_failures,
     )
 
@@ -585,11 +538,6 @@ __all__ = [
     "MemberReport",
     "build_definition",
     "build_from_paths",
-    "catalog_attributes",
-    "catalog_member",
-    "catalog_time",
     "makecat",
     "read_catalog",
-    "resolve_time",
-    "write_atomically",
 ]

@@ -1,4 +1,5 @@
-"""File I/O shared by the pipelines: inputs read with clear errors, outputs written atomically.
+"""File I/O shared by the pipelines: inputs read with clear errors, outputs written atomically
+(``catalog.files.write_atomically``, re-exported here for the pipelines).
 
 One reader for every command's inputs (.cdf, .cat, policy XML/.cip, certificates, keys, JSON
 reports): regular files only, a size cap per kind of input, read in bounded pieces. A FIFO or a
@@ -21,7 +22,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from catalog import CatalogEnvironmentError, CatalogInputError, FileFailure
+from catalog import CatalogEnvironmentError, CatalogInputError, FileFailure, write_atomically
 
 MiB = 1024 * 1024
 
@@ -159,27 +160,4 @@ def check_arguments(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str],
     return usable, failures
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temp file in the target folder and a rename: never a partial file.
-
-    The folder is created when missing (MakeCat creates ResultDir too).
-    """
-    folder = path.parent if str(path.parent) else Path()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise CatalogEnvironmentError(f"{path}: cannot create a file in {folder}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CatalogEnvironmentError(f"{path}: cannot write: {exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["check_arguments", "read_input", "write_atomically"]

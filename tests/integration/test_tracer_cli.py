@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.pipeline import tracing
+from inspector.pipeline import outputs, trace
 from tests.conftest import FIXTURES, run_cli
 from tests.support.sessionkit import (  # noqa: F401 - state_dir is used through usefixtures
     assert_stopped,
@@ -143,24 +143,24 @@ def test_bad_option_values_are_usage_errors(
 
 
 def test_output_naming_rules(tmp_path: Path) -> None:
-    p = tracing.plan_outputs(tracing.OutputOptions(), str(tmp_path))
+    p = outputs.plan_outputs(outputs.OutputOptions(), str(tmp_path))
     assert (p.cat, p.cdf) == (
         str(tmp_path / "InspectedPackage.cat"),
         str(tmp_path / "InspectedPackage.cdf"),
     )
     assert p.report == str(tmp_path / "InspectedPackage.report.json")
-    p = tracing.plan_outputs(tracing.OutputOptions(name="app.cat", resdir=str(tmp_path / "r")))
+    p = outputs.plan_outputs(outputs.OutputOptions(name="app.cat", resdir=str(tmp_path / "r")))
     assert p.cat == str(tmp_path / "r" / "app.cat")
     assert p.cdf == str(tmp_path / "r" / "app.cdf")
-    p = tracing.plan_outputs(
-        tracing.OutputOptions(out="cat", name=str(tmp_path / "x.cat"), cdf_path="y.cdf"),
+    p = outputs.plan_outputs(
+        outputs.OutputOptions(out="cat", name=str(tmp_path / "x.cat"), cdf_path="y.cdf"),
         str(tmp_path),
     )
     assert (p.cat, p.cdf, p.listing) == (str(tmp_path / "x.cat"), str(tmp_path / "y.cdf"), None)
-    p = tracing.plan_outputs(tracing.OutputOptions(out="cdf"), str(tmp_path))
+    p = outputs.plan_outputs(outputs.OutputOptions(out="cdf"), str(tmp_path))
     assert (p.cat, p.cdf) == (None, str(tmp_path / "InspectedPackage.cdf"))
-    assert tracing.normalise_root_arg("C:") == "C:" + os.sep
-    assert tracing.normalise_root_arg("/x") == "/x"
+    assert trace.normalise_root_arg("C:") == "C:" + os.sep
+    assert trace.normalise_root_arg("/x") == "/x"
 
 
 def test_scan_report_keeps_first_page_hashes_only_and_shows_progress(

@@ -22,6 +22,7 @@ import pytest
 from asn1crypto import core
 
 from catalog.pe.hashing import HashOptions, hash_buffer, hash_file
+from catalog.pe.page_hashes import table_bytes
 from catalog.records import FileDigests, FileKind, HashAlgorithm, PeMetadata
 from fixtures.generate import BUILDS, SIGNED
 from tests.conftest import FIXTURES, require_tool
@@ -217,7 +218,7 @@ def test_page_table_equals_osslsigncode(name: str, alg: HashAlgorithm) -> None:
     table = digests(name).page_table(alg)
     assert table is not None, digests(name).page_hash_note
     assert table.algorithm is alg
-    assert table.to_bytes() == oracle.table
+    assert table_bytes(table) == oracle.table
     assert table.entries[0][0] == 0
     assert table.first_page == oracle.table[4 : 4 + alg.digest_size]
     assert digests(name).first_page_hash(alg) == table.first_page
@@ -264,7 +265,7 @@ def test_signing_changes_neither_image_hash_nor_page_hashes(name: str) -> None:
         table, base_table = signed.page_table(alg), unsigned.page_table(alg)
         assert table is not None
         assert base_table is not None
-        assert table.to_bytes() == base_table.to_bytes() == base_oracle.table
+        assert table_bytes(table) == table_bytes(base_table) == base_oracle.table
     # Flat hashes do change: the signature is in the file.
     assert signed.flat_sha256 != unsigned.flat_sha256
 
@@ -286,7 +287,7 @@ def test_embedded_signature_decoded_as_written(name: str) -> None:
     assert digests(name).authenticode(alg) == oracle.digest
     assert signature.page_hashes is not None
     assert signature.page_hashes.algorithm is alg
-    assert signature.page_hashes.to_bytes() == oracle.table
+    assert table_bytes(signature.page_hashes) == oracle.table
 
 
 @pytest.mark.integration
@@ -374,7 +375,12 @@ def test_metadata_equals_windres_input(name: str, rc: str | None) -> None:
     assert rc is not None
     metadata = digests(name).metadata
     assert metadata is not None
-    assert metadata.to_dict() == rc_strings(rc)
+    found = metadata.to_dict()
+    binary = found.pop("binary_file_version")
+    assert found == rc_strings(rc)
+    # The binary FILEVERSION statement of the same .rc (what WDAC version rules compare).
+    (numbers,) = re.findall(r"^FILEVERSION\s+([\d,\s]+)$", (SRC_DIR / rc).read_text(), re.M)
+    assert binary == ".".join(n.strip() for n in numbers.split(","))
 
 
 def test_non_ascii_company_name_survives() -> None:
@@ -408,7 +414,7 @@ def test_chunked_reading_matches_osslsigncode(chunk: int, monkeypatch: pytest.Mo
             assert oracle is not None
             assert result.authenticode(alg) == oracle.digest, name  # ... and the oracle's digest
             table = result.page_table(alg)
-            assert (table.to_bytes() if table else None) == oracle.table, name
+            assert (table_bytes(table) if table else None) == oracle.table, name
 
 
 # --- the test PKI, as openssl sees the committed files ----------------------------------------
