@@ -13,6 +13,7 @@ import typer
 from inspector import __version__
 from inspector.cli import (
     commands_catalog,
+    commands_compare,
     commands_hash,
     commands_policy,
     commands_sign,
@@ -50,6 +51,7 @@ def _root(
 
 commands_hash.register(app)
 commands_catalog.register(app)
+commands_compare.register(app)
 commands_sign.register(app)
 commands_policy.register(app)
 commands_trace.register(app)
