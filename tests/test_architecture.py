@@ -27,6 +27,8 @@ QUARANTINE: dict[str, tuple[str, ...]] = {
     "rich": ("inspector/cli/",),
     "click": ("inspector/cli/",),
     "lief": (),
+    "dask": ("catalog/fleet/dask.py",),
+    "distributed": ("catalog/fleet/dask.py",),
 }
 
 

@@ -12,6 +12,7 @@ import typer
 
 from inspector import __version__
 from inspector.cli import (
+    commands_cache,
     commands_catalog,
     commands_compare,
     commands_hash,
@@ -55,6 +56,7 @@ commands_compare.register(app)
 commands_sign.register(app)
 commands_policy.register(app)
 commands_trace.register(app)
+commands_cache.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")

@@ -18,7 +18,7 @@ from catalog.ctl.build import FLAG_BASE64
 from catalog.ctl.read import CatalogEntry, display_value
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
-from inspector.cli.options import parse_iso_time
+from inspector.cli.options import CACHE_HELP, DASK_HELP, fleet_options, parse_iso_time
 from inspector.cli.progress import FileProgress
 from inspector.pipeline.catalogs import (
     SCHEMA_VERSION,
@@ -162,6 +162,8 @@ def build_command(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),
+    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+    dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
 ) -> None:
     """Catalog files and folders: hash them and write a catalog (and .cdf).
 
@@ -185,6 +187,7 @@ def build_command(
             keep_going=keep_going,
             workers=workers or None,
             progress=bar,
+            fleet=fleet_options(cache, dask),
         )
     _finish(run, as_json=as_json, verbose=verbose)
 

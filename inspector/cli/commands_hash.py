@@ -10,6 +10,7 @@ import typer
 from catalog.pe.hashing import HashOptions
 from catalog.records import ALL_ALGORITHMS, FileDigests, FileKind, HashAlgorithm
 from inspector.cli.exit_codes import ExitCode
+from inspector.cli.options import CACHE_HELP, DASK_HELP, fleet_options
 from inspector.cli.progress import FileProgress
 from inspector.pipeline.hashing import HashRun, hash_inputs
 
@@ -38,6 +39,8 @@ def hash_command(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
     ),
+    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+    dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
 ) -> None:
     """Hash files exactly as Windows does (Authenticode, page, first-page and flat hashes).
 
@@ -55,7 +58,13 @@ def hash_command(
         raise typer.BadParameter("name at least one algorithm", param_hint="--algorithms")
     options = HashOptions(algorithms=chosen, page_hashes=page_hashes, metadata=metadata)
     with FileProgress("hashing", progress) as bar:
-        run = hash_inputs(paths, options, workers=workers or None, progress=bar)
+        run = hash_inputs(
+            paths,
+            options,
+            workers=workers or None,
+            progress=bar,
+            fleet=fleet_options(cache, dask),
+        )
     if as_json:
         typer.echo(json.dumps(_document(run, chosen), indent=2))
     else:

@@ -42,7 +42,7 @@ from catalog.asn1.oids import SIP_GUID_PE
 from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
 from catalog.ctl.read import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
 from catalog.errors import CatalogError, CatalogInputError
-from catalog.pe.hashing import HashOptions, HashProgress, hash_paths, iter_files
+from catalog.pe.hashing import HashOptions, HashProgress, iter_files
 from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
@@ -51,6 +51,7 @@ from cdf.parser import parse
 from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
 from inspector.pipeline.files import read_input, write_atomically
+from inspector.pipeline.fleet import FleetOptions, hash_stream
 
 SCHEMA_VERSION = 1
 CAB_MAGIC = b"MSCF"
@@ -289,6 +290,7 @@ def build_definition(
     drive_map: Mapping[str, str] | None = None,
     workers: int | None = None,
     progress: HashProgress | None = None,
+    fleet: FleetOptions | None = None,
     warnings: Sequence[str] = (),
     extra_output: tuple[Path, bytes] | None = None,
     prior_failures: Sequence[MemberFailure] = (),
@@ -363,7 +365,9 @@ def build_definition(
     members: list[CatalogMember] = []
     reports: list[MemberReport] = []
     newest = 0
-    results = hash_paths([j.path for j in jobs], options, workers=workers, progress=progress)
+    results = hash_stream(
+        [j.path for j in jobs], options, workers=workers, progress=progress, fleet=fleet
+    )
     try:
         for job, result in zip(jobs, results, strict=True):
             if isinstance(result, FileFailure):
@@ -499,6 +503,7 @@ def build_from_paths(
     keep_going: bool = False,
     workers: int | None = None,
     progress: HashProgress | None = None,
+    fleet: FleetOptions | None = None,
 ) -> CatalogRun:
     """Catalog files and folders (walked recursively) as a Package-Inspector-style definition.
 
@@ -541,6 +546,7 @@ def build_from_paths(
         keep_going=keep_going,
         workers=workers,
         progress=progress,
+        fleet=fleet,
         extra_output=extra,
         prior_failures=walk_failures,
     )

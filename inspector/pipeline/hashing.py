@@ -6,8 +6,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
+from catalog.pe.hashing import HashOptions, HashProgress
 from catalog.records import FileDigests, FileFailure
+from inspector.pipeline.fleet import FleetOptions, hash_stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +23,12 @@ def hash_inputs(
     *,
     workers: int | None = None,
     progress: HashProgress | None = None,
+    fleet: FleetOptions | None = None,
 ) -> HashRun:
     """Hash files and folders (recursively); every input ends up in exactly one of the lists."""
     files: list[FileDigests] = []
     failures: list[FileFailure] = []
-    for result in hash_paths(paths, options, workers=workers, progress=progress):
+    for result in hash_stream(paths, options, workers=workers, progress=progress, fleet=fleet):
         if isinstance(result, FileFailure):
             failures.append(result)
         else:
