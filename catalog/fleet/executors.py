@@ -58,6 +58,23 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+class SerialExecutor:
+    """Every batch in this process, one after the other (debugging, embedding, small jobs)."""
+
+    @property
+    def workers(self) -> int:
+        return 1
+
+    def map_ordered(
+        self, fn: BatchFn, batches: Iterable[list[str]], options: HashOptions
+    ) -> Iterator[list[HashResult]]:
+        for batch in batches:
+            yield fn(batch, options) if batch else []
+
+    def close(self) -> None:
+        pass
+
+
 class LocalExecutor:
     """Worker processes on this machine (fork server: no fork of a threaded parent). A pool that
     breaks (a worker killed) is replaced and the unfinished batches run again."""
