@@ -45,10 +45,10 @@ from policy.model import (
     SignerRef,
     SigningScenario,
     SiPolicy,
+    iter_ids,
 )
 from policy.options import UNSIGNED_OPTION, resolve_option
 from policy.validate import guid_text, parse_version
-from policy.xml import iter_ids
 
 # Options of Microsoft's AllowMicrosoft / DefaultWindows templates (examples/windows-2019 and the
 # Wizard templates), the options people expect of a base policy; "audit" adds Audit Mode.
@@ -62,6 +62,8 @@ BASE_TEMPLATE_OPTIONS = (
 )
 SUPPLEMENTAL_TEMPLATE_OPTIONS = (UNSIGNED_OPTION,)
 TEMPLATES = ("audit", "enforced", "supplemental")
+BASE_TEMPLATES = ("audit", "enforced")
+"""The templates of a base policy (``policy new``); ``supplemental`` needs a base policy's ID."""
 # Namespace for policy GUIDs derived from a policy name when none is given (deterministic output).
 _POLICY_GUID_NAMESPACE = uuid.UUID("6f3c5a2e-8d4b-5e1f-9a7c-2b0d4e6f8a1c")
 

@@ -12,6 +12,7 @@ reading never drops content; the compiler refuses them instead of silently leavi
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 Attrs = tuple[tuple[str, str], ...]
@@ -228,3 +229,15 @@ class SiPolicy:
 
     def with_changes(self, **changes: object) -> SiPolicy:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def iter_ids(policy: SiPolicy) -> Iterator[tuple[str, str]]:
+    """Every declared ID with the element that declares it, in document order."""
+    for e in policy.ekus or ():
+        yield e.id, "EKU"
+    for r in policy.file_rules or ():
+        yield r.id, r.kind.value
+    for s in policy.signers or ():
+        yield s.id, "Signer"
+    for sc in policy.signing_scenarios or ():
+        yield sc.id, "SigningScenario"

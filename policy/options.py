@@ -98,3 +98,10 @@ def resolve_option(text: str) -> RuleOption:
         if opt.name.casefold() == folded or opt.name.split(":", 1)[1].casefold() == folded:
             return opt
     raise KeyError(text)
+
+
+def option_choices() -> str:
+    """Every accepted option value, for messages and help: ``0 Enabled:UMCI, 1 ...``."""
+    numbered = [f"{o.number} {o.name}" for o in RULE_OPTIONS if o.number is not None]
+    named = [o.name for o in RULE_OPTIONS if o.number is None]
+    return ", ".join(numbered) + "; by name only: " + ", ".join(named)

@@ -77,10 +77,37 @@ def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> Non
         )
     if any(cert.accepted_by(s) for s in updaters):
         return
+    raise PolicyInputError(_no_matching_signer(cert, updaters))
+
+
+def _no_matching_signer(cert: _SigningCert, updaters: list[Signer]) -> str:
+    """Say what the policy trusts, which TBS values would accept this certificate, what is
+    missing, and the command that adds it."""
     cn = cert.common_name
-    raise PolicyInputError(
-        f"no UpdatePolicySigner matches the signing certificate {cn!r} (or its CAs); Windows "
-        "would refuse later updates - add a Signer for this certificate to UpdatePolicySigners"
+    leaf_tbs, _ = cert.tbs_values
+    trusted = "; ".join(
+        f"{s.id} {s.name!r} ({s.cert_root.type} {s.cert_root.value}"
+        + (f", publisher {s.cert_publisher!r})" if s.cert_publisher is not None else ")")
+        for s in updaters
+    )
+    accepted = [f"{leaf_tbs} (the certificate itself, level LeafCertificate)"]
+    accepted += [
+        f"{tbs} (its CA {name!r}, level PcaCertificate, or Publisher with publisher {cn!r})"
+        for name, tbs in cert.ca_values
+    ]
+    issuer = cert.issuer_name
+    missing = (
+        f" Its issuing CA {issuer!r} was not given (--chain), so no CA value could be compared; "
+        "if the policy trusts that CA, pass its certificate with --chain."
+        if not cert.ca_values and issuer
+        else ""
+    )
+    return (
+        f"no UpdatePolicySigner accepts the signing certificate {cn!r}: the policy trusts "
+        f"{trusted}, but a signature by {cn!r} needs a Signer whose CertRoot TBS is "
+        f"{' or '.join(accepted)}.{missing} Windows would refuse later updates of this policy. "
+        "Run: inspector policy set POLICY.xml --update-signer SIGNER.pem (the signing "
+        "certificate first, then its issuing CA), then compile and sign again"
     )
 
 
@@ -105,6 +132,20 @@ class _SigningCert:
     @cached_property
     def tbs_values(self) -> tuple[str, set[str]]:
         return _tbs_values(self.identity)
+
+    @cached_property
+    def ca_values(self) -> list[tuple[str, str]]:
+        """(CN, TBS value) of each CA certificate given with the signing certificate."""
+        out = []
+        for der in self.identity.chain_der:
+            value = tbs_hash_of(der, self.identity.source)
+            out.append((subject_cn(asn1_x509.Certificate.load(der)), value.tbs_hash.upper()))
+        return out
+
+    @cached_property
+    def issuer_name(self) -> str:
+        cn = self.leaf.issuer.native.get("common_name")
+        return str(cn[0] if isinstance(cn, list) else cn or self.leaf.issuer.human_friendly)
 
     def accepted_by(self, signer: Signer) -> bool:
         """Whether ``signer`` accepts a signature by this certificate, at the signer's level.

@@ -3,8 +3,13 @@
 formats.md 6.2 and sipolicy.md 2.2: a ``Signer`` names a CA by the TBS hash of its certificate
 (``CertRoot Type="TBS"``) and, at the Publisher level, the leaf's common name (``CertPublisher``).
 Levels (Microsoft's rule-level table): Publisher = issuing CA + leaf CN; PcaCertificate = issuing
-CA; LeafCertificate = the leaf itself. The chain comes from the certificates embedded in the signed
-catalog: its SignerInfo names the leaf by issuer and serial number, the issuers are found by name.
+CA; LeafCertificate = the leaf itself. The rule is about one certificate: a signed catalog's signer
+(its SignerInfo names it by issuer and serial number; the issuers are found by name among the
+embedded certificates), or the FIRST certificate of a certificate file, the one the user means (as
+ConfigCI's Add-SignerRule trusts the certificate of the .cer it is given; Microsoft's Package
+Inspector page: export the leaf, "or the intermediate or root issuer certificate" to trust that
+instead). When that certificate is itself a CA (basicConstraints cA), PcaCertificate and
+LeafCertificate name it, not its issuer; Publisher needs a signing (leaf) certificate.
 WDAC signer rules work with RSA only, and TBS values are 20/32/48/64-byte digests (SHA-1/2), so
 ECDSA signers and other TBS algorithms are refused instead of producing a rule that never matches.
 """
@@ -45,7 +50,8 @@ class SignerLevel(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class SignerChain:
-    """The signing (leaf) certificate and the certificates that issued it, leaf's issuer first."""
+    """The certificate a rule is about (``leaf``: a catalog's signer, or the first certificate of
+    a file) and the certificates that issued it, its issuer first."""
 
     leaf: bytes
     issuers: tuple[bytes, ...]
@@ -118,16 +124,14 @@ def chain_from_catalog(data: bytes, source: str) -> SignerChain:
 
 
 def chain_from_certificates(data: bytes, source: str) -> SignerChain:
-    """A PEM bundle / DER certificate / PKCS#7: the leaf is the one that issued no other."""
+    """A PEM bundle / DER certificate / PKCS#7: the first certificate is the one the rule names;
+    the others are only searched for its issuers."""
     ders = certificates_in(data, source)
     if not ders:
         raise PolicyInputError(f"{source}: no certificate found")
-    certs = [_cert(d, source) for d in ders]
-    issuers_of_others = {
-        i for i, c in enumerate(certs) for o in certs if o is not c and o.issuer == c.subject
-    }
-    leaves = [d for i, d in enumerate(ders) if i not in issuers_of_others]
-    return _build_chain(leaves[0] if leaves else ders[0], ders, source)
+    for d in ders:
+        _cert(d, source)
+    return _build_chain(ders[0], ders, source)
 
 
 def load_signer_chain(data: bytes, source: str) -> SignerChain:
@@ -166,8 +170,23 @@ def _require_rsa(der: bytes, source: str) -> None:
 
 def signer_rule(chain: SignerChain, level: SignerLevel, signer_id: str) -> Signer:
     """The ``Signer`` element for ``chain`` at ``level``."""
-    _require_rsa(chain.leaf, chain.source)
     leaf = _cert(chain.leaf, chain.source)
+    if leaf.ca:
+        # A CA certificate given on purpose: the rule trusts that CA (PcaCertificate) or that very
+        # certificate (LeafCertificate), which is the same value; never its issuer or root.
+        if level is SignerLevel.PUBLISHER:
+            raise PolicyInputError(
+                f"{chain.source}: the first certificate, {_common_name(leaf)!r}, is a CA "
+                "certificate; a Publisher rule names the issuing CA and the signing certificate's "
+                "CN, so put the signing (leaf) certificate first, or use level PcaCertificate to "
+                "trust every certificate this CA issues"
+            )
+        return Signer(
+            id=signer_id,
+            name=_common_name(leaf),
+            cert_root=CertRoot("TBS", _tbs(chain.leaf, chain.source)),
+        )
+    _require_rsa(chain.leaf, chain.source)
     if level is SignerLevel.LEAF_CERTIFICATE:
         return Signer(
             id=signer_id,
@@ -180,9 +199,10 @@ def signer_rule(chain: SignerChain, level: SignerLevel, signer_id: str) -> Signe
         issuer_der = chain.leaf  # a self-signed leaf is its own issuing CA
     else:
         raise PolicyInputError(
-            f"{chain.source}: the issuing CA of {_common_name(leaf)!r} is not included; "
-            f"{level.value} rules need its TBS hash - embed the CA certificate in the catalog "
-            "or pass a PEM bundle holding the leaf and its CA"
+            f"{chain.source}: the issuing CA of {_common_name(leaf)!r} "
+            f"({leaf.issuer.human_friendly}) is not included; {level.value} rules need its TBS "
+            "hash - embed the CA certificate in the catalog, pass a PEM bundle holding the leaf "
+            "first and then its CA, or use level LeafCertificate to trust the leaf alone"
         )
     issuer = _cert(issuer_der, chain.source)
     return Signer(

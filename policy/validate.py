@@ -23,9 +23,9 @@ from policy.model import (
     SettingType,
     SignerGroup,
     SiPolicy,
+    iter_ids,
 )
 from policy.options import BY_NAME
-from policy.xml import iter_ids
 
 _GUID = re.compile(
     r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}"

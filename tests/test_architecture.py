@@ -23,6 +23,8 @@ QUARANTINE: dict[str, tuple[str, ...]] = {
     "signify": ("catalog/asn1/schemas.py",),
     "watchdog": ("tracer/sources/watch.py",),
     "psutil": ("tracer/sources/processes.py",),
+    "evtx": ("policy/events/evtx_log.py",),
+    "Evtx": (),
     "typer": ("inspector/cli/",),
     "rich": ("inspector/cli/",),
     "click": ("inspector/cli/",),

@@ -24,7 +24,7 @@ Pure: bytes and records in, records out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,13 +125,21 @@ class CatalogDiff:
         }
 
 
-def _name_of(entry: CatalogEntry) -> str:
-    return entry.file_name if entry.file_name else f"#{entry.identifier_hex}"
+Names = Mapping[bytes, str]
+"""Identifier -> file name, for catalogs without ``File`` attributes (Package Inspector's)."""
 
 
-def _ref(entry: CatalogEntry) -> MemberRef:
+def _name_of(entry: CatalogEntry, names: Names | None = None) -> str:
+    if entry.file_name:
+        return entry.file_name
+    if names is not None and entry.identifier in names:
+        return names[entry.identifier]
+    return f"#{entry.identifier_hex}"
+
+
+def _ref(entry: CatalogEntry, names: Names | None = None) -> MemberRef:
     digest = entry.digest.hex().upper() if entry.digest is not None else None
-    return MemberRef(_name_of(entry), entry.digest_algorithm, digest)
+    return MemberRef(_name_of(entry, names), entry.digest_algorithm, digest)
 
 
 def _attribute_map(attributes: Sequence[NameValue]) -> dict[str, str]:
@@ -162,19 +170,27 @@ def _member_changes(old: CatalogEntry, new: CatalogEntry) -> tuple[AttributeChan
     return tuple(changes)
 
 
-def _members(parsed: ParsedCatalog) -> dict[str, list[CatalogEntry]]:
+def _members(parsed: ParsedCatalog, names: Names | None) -> dict[str, list[CatalogEntry]]:
     """Primary entries grouped by case-folded name (compat entries follow their primary)."""
     groups: dict[str, list[CatalogEntry]] = {}
     for entry in parsed.members:
         if entry.compat:
             continue
-        groups.setdefault(_name_of(entry).casefold(), []).append(entry)
+        groups.setdefault(_name_of(entry, names).casefold(), []).append(entry)
     return groups
 
 
-def diff_catalogs(old: ParsedCatalog, new: ParsedCatalog) -> CatalogDiff:
-    """What changed from ``old`` to ``new``; every list sorted by name, then digest."""
-    before, after = _members(old), _members(new)
+def diff_catalogs(
+    old: ParsedCatalog,
+    new: ParsedCatalog,
+    *,
+    old_names: Names | None = None,
+    new_names: Names | None = None,
+) -> CatalogDiff:
+    """What changed from ``old`` to ``new``; every list sorted by name, then digest.
+
+    ``old_names``/``new_names`` name members that carry no ``File`` attribute."""
+    before, after = _members(old, old_names), _members(new, new_names)
     added: list[MemberRef] = []
     removed: list[MemberRef] = []
     changed: list[MemberChange] = []
@@ -185,7 +201,7 @@ def diff_catalogs(old: ParsedCatalog, new: ParsedCatalog) -> CatalogDiff:
             a, b = olds[0], news[0]
             attrs = _member_changes(a, b)
             if a.digest != b.digest or a.digest_algorithm != b.digest_algorithm or attrs:
-                changed.append(MemberChange(_ref(a), _ref(b), attrs))
+                changed.append(MemberChange(_ref(a, old_names), _ref(b, new_names), attrs))
             else:
                 unchanged += 1
             continue
@@ -194,15 +210,17 @@ def diff_catalogs(old: ParsedCatalog, new: ParsedCatalog) -> CatalogDiff:
         for entry in olds:
             twin = next((n for n in remaining if n.digest == entry.digest), None)
             if twin is None:
-                removed.append(_ref(entry))
+                removed.append(_ref(entry, old_names))
             else:
                 remaining.remove(twin)
                 attrs = _member_changes(entry, twin)
                 if attrs:
-                    changed.append(MemberChange(_ref(entry), _ref(twin), attrs))
+                    changed.append(
+                        MemberChange(_ref(entry, old_names), _ref(twin, new_names), attrs)
+                    )
                 else:
                     unchanged += 1
-        added.extend(_ref(n) for n in remaining)
+        added.extend(_ref(n, new_names) for n in remaining)
 
     def order(ref: MemberRef) -> tuple[str, str]:
         return (ref.name.casefold(), ref.digest or "")

@@ -15,6 +15,7 @@ from inspector.cli import (
     commands_cache,
     commands_catalog,
     commands_compare,
+    commands_events,
     commands_hash,
     commands_policy,
     commands_sign,
@@ -57,6 +58,7 @@ commands_sign.register(app)
 commands_policy.register(app)
 commands_trace.register(app)
 commands_cache.register(app)
+commands_events.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(policy_app, name="policy")

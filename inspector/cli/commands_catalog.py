@@ -28,6 +28,7 @@ from inspector.pipeline.catalogs import (
     makecat,
     read_catalog,
 )
+from inspector.pipeline.events import EventCatalogRun, catalog_from_events
 
 
 def register(app: typer.Typer) -> None:
@@ -127,7 +128,7 @@ def _drives(items: list[str]) -> dict[str, str] | None:
 
 def build_command(
     paths: list[Path] = typer.Argument(  # noqa: B008
-        ..., help="Files and folders to catalog (folders are walked recursively)."
+        None, help="Files and folders to catalog (folders are walked recursively)."
     ),
     output: Path = typer.Option(..., "--output", "-o", help="The catalog (.cat) to write."),  # noqa: B008
     cdf: Path | None = typer.Option(  # noqa: B008
@@ -164,14 +165,33 @@ def build_command(
     ),
     cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
     dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
+    from_events: list[Path] = typer.Option(  # noqa: B008
+        [],
+        "--from-events",
+        help="Event files (EVTX/XML/CSV/JSON): their Authenticode digests become the members, "
+        "no file is read - for files an installer already deleted.",
+    ),
 ) -> None:
     """Catalog files and folders: hash them and write a catalog (and .cdf).
 
     Non-conformant PEs become flat members (each is listed). CAB files are
-    catalogued as flat members (the CAB SIP is not implemented).
+    catalogued as flat members (the CAB SIP is not implemented). With --from-events the members
+    come from audit/block events instead of files.
     """
     if sha1 and sha256:
         raise typer.BadParameter("--sha1 and --sha256 contradict each other", param_hint="--sha1")
+    if from_events:
+        if paths:
+            raise typer.BadParameter(
+                "give files to hash or --from-events, not both", param_hint="--from-events"
+            )
+        events_run = catalog_from_events(
+            from_events, output, version=1 if sha1 else 2, when=_time(when)
+        )
+        _finish_events(events_run, as_json=as_json, verbose=verbose)
+        return
+    if not paths:
+        raise typer.BadParameter("give files or folders to catalog", param_hint="PATHS")
     with FileProgress("hashing", progress) as bar:
         run = build_from_paths(
             paths,
@@ -190,6 +210,31 @@ def build_command(
             fleet=fleet_options(cache, dask),
         )
     _finish(run, as_json=as_json, verbose=verbose)
+
+
+def _finish_events(run: EventCatalogRun, *, as_json: bool, verbose: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(run.to_dict(), indent=2))
+    else:
+        if verbose:
+            for m in run.members:
+                typer.echo(f"{m.tag}: {m.kind} (from event {m.source}) <- {m.path}")
+        alg = "SHA1" if run.version == 1 else "SHA256"
+        n = len(run.members)
+        typer.echo(
+            f"wrote {run.output}: version {run.version} ({alg}) catalog, {n} member"
+            f"{'' if n == 1 else 's'} from events (no file read), list identifier "
+            f"{run.list_identifier.hex().upper()}, thisUpdate {run.this_update.isoformat()}"
+        )
+    for path, reason in run.skipped:
+        typer.echo(f"note: {path}: {reason}", err=True)
+    for p in run.events.problems:
+        times = f" ({p.count} times)" if p.count > 1 else ""
+        typer.echo(f"note: {p.source}: {p.reason}{times}", err=True)
+    for path, reason in run.events.failed_inputs:
+        typer.echo(f"error: {path}: {reason}", err=True)
+    if run.events.failed_inputs:
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
 
 
 def _finish(run: CatalogRun, *, as_json: bool, verbose: bool) -> None:

@@ -15,8 +15,16 @@ from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import policy_app
 from inspector.pipeline import policies
 from inspector.pipeline.policies import GenerateResult, ShowReport
-from policy.errors import PolicyValidationError
-from policy.signers import SignerLevel
+from policy import (
+    BASE_TEMPLATES,
+    SUPPORTED_FORMATS,
+    PolicyInputError,
+    PolicyValidationError,
+    SignerLevel,
+    guid_text,
+    option_choices,
+    resolve_option,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -33,10 +41,60 @@ def register(app: typer.Typer) -> None:
     policy_app.command("validate")(validate_command)
 
 
+def _template(value: str) -> str:
+    if value not in BASE_TEMPLATES:
+        raise typer.BadParameter(f"{value!r} is not a template; use {' or '.join(BASE_TEMPLATES)}")
+    return value
+
+
+def _options(values: list[str] | None) -> list[str] | None:
+    for value in values or ():
+        try:
+            resolve_option(value)
+        except KeyError:
+            raise typer.BadParameter(
+                f"unknown rule option {value!r}; use a number or a name: {option_choices()}"
+            ) from None
+    return values
+
+
+def _guid(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            guid_text(value)
+        except PolicyInputError:
+            raise typer.BadParameter(
+                f"{value!r} is not a GUID; use {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}} (32 hex "
+                "digits in groups of 8-4-4-4-12; the braces are optional)"
+            ) from None
+    return value
+
+
+def _level(value: str) -> str:
+    try:
+        SignerLevel.parse(value)
+    except PolicyInputError:
+        raise typer.BadParameter(
+            f"{value!r} is not a signer level; use {', '.join(v.value for v in SignerLevel)}"
+        ) from None
+    return value
+
+
+def _format(value: int) -> int:
+    if value not in SUPPORTED_FORMATS:
+        raise typer.BadParameter(
+            f"{value} is not a binary format version; use "
+            + " or ".join(str(f) for f in SUPPORTED_FORMATS)
+        )
+    return value
+
+
 _OUT = typer.Option(..., "--output", "-o", help="Policy XML to write.")
 _JSON = typer.Option(False, "--json", help="Print one JSON document for machines.")
 _NAME = typer.Option(None, "--name", help="Policy name (PolicyInfo setting).")
-_PID = typer.Option(None, "--policy-id", help="PolicyID GUID (default: derived from the name).")
+_PID = typer.Option(
+    None, "--policy-id", callback=_guid, help="PolicyID GUID (default: derived from the name)."
+)
 _VERSION = typer.Option(None, "--version-ex", help="VersionEx a.b.c.d (default 10.0.0.0).")
 
 
@@ -60,12 +118,17 @@ def _report(result: GenerateResult, as_json: bool) -> None:
 
 
 def supplemental_command(
-    base_policy_id: str = typer.Option(..., "--base-policy-id", help="The base's PolicyID."),
+    base_policy_id: str = typer.Option(
+        ..., "--base-policy-id", callback=_guid, help="The base's PolicyID (a GUID)."
+    ),
     signer: Path = typer.Option(  # noqa: B008
         ..., "--signer", help="Signed catalog (.cat) or certificate (PEM/DER) to trust."
     ),
     level: str = typer.Option(
-        "Publisher", "--level", help="Publisher, PcaCertificate or LeafCertificate."
+        "Publisher",
+        "--level",
+        callback=_level,
+        help="Publisher, PcaCertificate or LeafCertificate.",
     ),
     kernel: bool = typer.Option(False, "--kernel", help="Also trust it for drivers (131)."),
     output: Path = _OUT,
@@ -97,7 +160,7 @@ def hashes_command(
     supplemental: bool = typer.Option(
         False, "--supplemental/--base", help="Supplemental (needs --base-policy-id) or base."
     ),
-    base_policy_id: str | None = typer.Option(None, "--base-policy-id"),
+    base_policy_id: str | None = typer.Option(None, "--base-policy-id", callback=_guid),
     audit: bool = typer.Option(False, "--audit", help="Base policy in audit mode."),
     kernel: bool = typer.Option(False, "--kernel", help="Also reference rules from 131."),
     merge_into: Path | None = typer.Option(  # noqa: B008
@@ -127,15 +190,20 @@ def hashes_command(
 
 def new_command(
     output: Path = _OUT,
-    template: str = typer.Option("audit", "--template", help="audit or enforced."),
+    template: str = typer.Option(
+        "audit", "--template", callback=_template, help=f"{' or '.join(BASE_TEMPLATES)}."
+    ),
     name: str = typer.Option(..., "--name", help="Policy name."),
     policy_id: str | None = _PID,
     version: str | None = _VERSION,
     option: list[str] | None = typer.Option(  # noqa: B008
-        None, "--option", help="Rule option to add, by number or name (repeatable)."
+        None,
+        "--option",
+        callback=_options,
+        help="Rule option to add, by number or name (repeatable).",
     ),
     remove_option: list[str] | None = typer.Option(  # noqa: B008
-        None, "--remove-option", help="Rule option to remove (repeatable)."
+        None, "--remove-option", callback=_options, help="Rule option to remove (repeatable)."
     ),
     as_json: bool = _JSON,
 ) -> None:
@@ -155,23 +223,27 @@ def new_command(
 def set_command(
     policy: Path = typer.Argument(..., help="Policy XML to edit."),  # noqa: B008
     output: Path | None = typer.Option(None, "--output", "-o", help="Default: in place."),  # noqa: B008
-    option: list[str] | None = typer.Option(None, "--option", help="Add a rule option."),  # noqa: B008
-    remove_option: list[str] | None = typer.Option(None, "--remove-option"),  # noqa: B008
+    option: list[str] | None = typer.Option(  # noqa: B008
+        None, "--option", callback=_options, help="Add a rule option."
+    ),
+    remove_option: list[str] | None = typer.Option(None, "--remove-option", callback=_options),  # noqa: B008
     name: str | None = _NAME,
     info_id: str | None = typer.Option(None, "--id", help="PolicyInfo Id string."),
-    policy_id: str | None = typer.Option(None, "--policy-id"),
-    base_policy_id: str | None = typer.Option(None, "--base-policy-id"),
+    policy_id: str | None = typer.Option(None, "--policy-id", callback=_guid),
+    base_policy_id: str | None = typer.Option(None, "--base-policy-id", callback=_guid),
     version: str | None = _VERSION,
     update_signer: Path | None = typer.Option(  # noqa: B008
         None, "--update-signer", help="Certificate (PEM/DER, with its CA) allowed to update it."
     ),
-    update_level: str = typer.Option("PcaCertificate", "--update-signer-level"),
+    update_level: str = typer.Option("PcaCertificate", "--update-signer-level", callback=_level),
     supplemental_signer: Path | None = typer.Option(  # noqa: B008
         None,
         "--supplemental-signer",
         help="Certificate or signed catalog allowed to sign supplemental policies (base only).",
     ),
-    supplemental_level: str = typer.Option("PcaCertificate", "--supplemental-signer-level"),
+    supplemental_level: str = typer.Option(
+        "PcaCertificate", "--supplemental-signer-level", callback=_level
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Set-RuleOption, Set-CIPolicyIdInfo, UpdatePolicySigners and SupplementalPolicySigners on an
@@ -209,7 +281,9 @@ def compile_command(
     output: str = typer.Option(
         "{PolicyID}.cip", "--output", "-o", help="Binary to write; {PolicyID} is expanded."
     ),
-    format_version: int = typer.Option(8, "--format", help="Binary format version (7 or 8)."),
+    format_version: int = typer.Option(
+        8, "--format", callback=_format, help="Binary format version (7 or 8)."
+    ),
     lenient: bool = typer.Option(
         False, "--lenient", help="Like ConvertFrom-CIPolicy: drop unknown options silently."
     ),

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import typer
 
+from inspector.cli.commands_compare import render_diff
 from inspector.cli.exit_codes import ExitCode
 from inspector.pipeline import tracing
+from inspector.pipeline.compare import Previous, changes_since, read_previous
 from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
@@ -60,12 +63,14 @@ def _output_options(
     )
 
 
-def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
+def _render(result: tracing.TraceOutputs, as_json: bool, previous: Previous | None = None) -> None:
     m = result.manifest
+    changes = changes_since(previous, result) if previous is not None else None
     if as_json:
         typer.echo(
             json.dumps(
                 {
+                    **({"changes": changes.to_dict()} if changes is not None else {}),
                     "session_id": m.session_id,
                     "root": m.root,
                     "files": len(m.entries),
@@ -90,6 +95,12 @@ def _render(result: tracing.TraceOutputs, as_json: bool) -> None:
         typer.echo(f"degraded: {why}", err=True)
     for w in (*m.warnings, *result.warnings):
         typer.echo(f"warning: {w}", err=True)
+    if changes is not None:
+        typer.echo("changes since the previous catalog:")
+        typer.echo(render_diff(changes))
+
+
+PREVIOUS_HELP = "Catalog of the previous version: report files added, removed and changed."
 
 
 def register(app: typer.Typer) -> None:
@@ -159,10 +170,12 @@ def register(app: typer.Typer) -> None:
             None, "--report", "-report", help="JSON report path (default beside the output)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
     ) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.stop(root, opts), as_json)
+        old = read_previous(previous) if previous is not None else None
+        _render(tracing.stop(root, opts), as_json, old)
 
     @app.command(context_settings=CONTEXT)
     def scan(
@@ -178,10 +191,12 @@ def register(app: typer.Typer) -> None:
         listpath: str | None = typer.Option(None, "--listpath", "-listpath", help="List path."),
         report: str | None = typer.Option(None, "--report", "-report", help="JSON report."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
     ) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
         opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
-        _render(tracing.scan(path, opts), as_json)
+        old = read_previous(previous) if previous is not None else None
+        _render(tracing.scan(path, opts), as_json, old)
 
     @app.command(context_settings=CONTEXT)
     def demo(

@@ -18,22 +18,42 @@ from catalog.errors import CatalogInputError
 from catalog.pe.hashing import HashOptions, hash_paths
 from catalog.records import FileFailure
 from inspector.pipeline.files import read_input, write_atomically
-from policy import generate
-from policy.binary import DEFAULT_FORMAT, compile_policy, decompile_policy
-from policy.errors import PolicyInputError
-from policy.model import SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
-from policy.options import BY_NAME
-from policy.sign import (
+from policy import (
+    BY_NAME,
+    DEFAULT_FORMAT,
+    SCENARIO_KERNEL,
+    SCENARIO_USER,
+    FileHashes,
+    Issue,
+    PolicyInputError,
     SignedPolicy,
+    Signer,
+    SignerLevel,
+    SiPolicy,
+    add_file_rules,
+    add_policy_signer,
+    add_signer,
+    check_policy,
+    compile_policy,
+    decompile_policy,
+    hash_rules,
     is_signed,
+    load_signer_chain,
+    looks_like_xml,
+    merge_policies,
+    new_policy,
     preflight_policy_signing,
     preflight_supplemental_signing,
+    read_policy_xml,
+    set_policy_info,
+    set_rule_options,
     sign_policy_binary,
+    signer_rule,
+    stable_signer_id,
     unwrap_signed_policy,
+    validate_policy,
+    write_policy_xml,
 )
-from policy.signers import SignerLevel, load_signer_chain, signer_rule, stable_signer_id
-from policy.validate import Issue, check_policy, validate_policy
-from policy.xml import read_policy_xml, write_policy_xml
 
 SCHEMA_VERSION = 1
 
@@ -52,8 +72,8 @@ class LoadedPolicy:
 def load_policy(path: Path, *, verify: bool = True) -> LoadedPolicy:
     """Read any policy file, telling XML, signed PKCS#7 and raw binary apart by content."""
     data = read_input(path, "policy")
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if head == b"<":
+    # UTF-8 or UTF-16 (with or without a BOM) XML, before any binary interpretation.
+    if looks_like_xml(data):
         return LoadedPolicy(read_policy_xml(data, str(path)), "xml")
     signature = None
     if is_signed(data):
@@ -114,7 +134,7 @@ def _start(
 ) -> SiPolicy:
     if merge_into is not None:
         return _load_xml(merge_into)
-    return generate.new_policy(
+    return new_policy(
         template,
         name=name,
         policy_id=policy_id,
@@ -136,7 +156,7 @@ def supplemental_for_signer(
 ) -> GenerateResult:
     """A supplemental policy trusting the signer of a catalog (or a certificate)."""
     signer = _policy_signer(signer_path, level, "ID_SIGNER_S_", "catalog or certificate")
-    policy = generate.new_policy(
+    policy = new_policy(
         "supplemental",
         name=name or f"{signer_path.stem} supplemental",
         policy_id=policy_id,
@@ -144,7 +164,7 @@ def supplemental_for_signer(
         version=version or "10.0.0.0",
     )
     scenarios = (SCENARIO_USER, SCENARIO_KERNEL) if kernel else (SCENARIO_USER,)
-    policy = generate.add_signer(policy, signer, scenarios)
+    policy = add_signer(policy, signer, scenarios)
     if not kernel:
         policy = policy.with_changes(
             signing_scenarios=tuple(
@@ -154,7 +174,7 @@ def supplemental_for_signer(
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
-def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], list[FileFailure]]:
+def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[FileHashes], list[FileFailure]]:
     if len(inputs) == 1 and inputs[0].suffix.lower() == ".json" and inputs[0].is_file():
         source = str(inputs[0])
         try:
@@ -165,14 +185,14 @@ def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], lis
             raise PolicyInputError(
                 f"{source}: expected the JSON of 'inspector hash --json' (a 'files' list)"
             )
-        files = [generate.FileHashes.from_report(e, source) for e in doc["files"]]
+        files = [FileHashes.from_report(e, source) for e in doc["files"]]
         failures = [
             FileFailure(str(f.get("path")), str(f.get("error")), str(f.get("category", "input")))
             for f in doc.get("failures", [])
             if isinstance(f, dict)
         ]
         return files, failures
-    good: list[generate.FileHashes] = []
+    good: list[FileHashes] = []
     bad: list[FileFailure] = []
     options = HashOptions(metadata=False, signature=False)
     for result in hash_paths([str(p) for p in inputs], options):
@@ -180,7 +200,7 @@ def _hash_inputs(inputs: Sequence[Path]) -> tuple[list[generate.FileHashes], lis
             bad.append(result)
             continue
         try:
-            good.append(generate.FileHashes.from_digests(result))
+            good.append(FileHashes.from_digests(result))
         except CatalogInputError as exc:
             bad.append(FileFailure(result.path, str(exc), "input"))
     return good, bad
@@ -206,7 +226,7 @@ def hashes_policy(
     files, failures = _hash_inputs(inputs)
     if not files:
         raise PolicyInputError("no file could be hashed; nothing to write")
-    rules = generate.hash_rules(files, deny=deny)
+    rules = hash_rules(files, deny=deny)
     base = _start(
         merge_into=merge_into,
         template="supplemental" if supplemental else template,
@@ -216,14 +236,12 @@ def hashes_policy(
         version=version,
     )
     scenarios = (SCENARIO_USER, SCENARIO_KERNEL) if kernel else (SCENARIO_USER,)
-    fresh = generate.add_file_rules(
-        generate.new_policy(
-            "enforced", name="incoming", policy_id="{00000000-0000-0000-0000-000000000001}"
-        ),
+    fresh = add_file_rules(
+        new_policy("enforced", name="incoming", policy_id="{00000000-0000-0000-0000-000000000001}"),
         rules,
         scenarios,
     )
-    policy = generate.merge_policies(base, fresh)
+    policy = merge_policies(base, fresh)
     return GenerateResult(output, policy, save_policy_xml(policy, output), tuple(failures))
 
 
@@ -237,10 +255,8 @@ def new_base_policy(
     add_options: Sequence[str] = (),
     remove_options: Sequence[str] = (),
 ) -> GenerateResult:
-    policy = generate.new_policy(
-        template, name=name, policy_id=policy_id, version=version or "10.0.0.0"
-    )
-    policy = generate.set_rule_options(policy, add_options, remove_options)
+    policy = new_policy(template, name=name, policy_id=policy_id, version=version or "10.0.0.0")
+    policy = set_rule_options(policy, add_options, remove_options)
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
@@ -279,8 +295,8 @@ def edit_policy(
     already trusts the same certificate at the same level is reused, not duplicated.
     """
     policy = _load_xml(path)
-    policy = generate.set_rule_options(policy, add_options, remove_options)
-    policy = generate.set_policy_info(
+    policy = set_rule_options(policy, add_options, remove_options)
+    policy = set_policy_info(
         policy,
         name=name,
         info_id=info_id,
@@ -300,7 +316,7 @@ def edit_policy(
     ):
         if signer_path is not None:
             signer = _policy_signer(signer_path, level, prefix)
-            policy = generate.add_policy_signer(policy, signer, role)
+            policy = add_policy_signer(policy, signer, role)
     target = output or path
     return GenerateResult(target, policy, save_policy_xml(policy, target))
 
@@ -308,7 +324,7 @@ def edit_policy(
 def merge_policy_files(existing: Path, incoming: Sequence[Path], output: Path) -> GenerateResult:
     policy = _load_xml(existing)
     for path in incoming:
-        policy = generate.merge_policies(policy, _load_xml(path))
+        policy = merge_policies(policy, _load_xml(path))
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
@@ -387,7 +403,7 @@ def sign_policy_file(
     refused unless the signing certificate is one of its SupplementalPolicySigners.
     """
     data = read_input(path, "binary policy")
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+    if looks_like_xml(data):
         raise PolicyInputError(f"{path}: this is XML; compile it first (inspector policy compile)")
     if is_signed(data):
         raise PolicyInputError(f"{path}: already signed; sign the unsigned .cip")

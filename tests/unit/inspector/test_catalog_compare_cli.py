@@ -165,3 +165,35 @@ def test_osslsigncode_verifies_members_of_a_merged_makecat_and_inspector_catalog
         assert done.returncode == 0, done.stdout + done.stderr
     stranger = FIXTURES / "pe" / "version32.dll"
     assert verify(stranger).returncode != 0
+
+
+def test_scan_previous_reports_what_an_update_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    pe = FIXTURES / "pe"
+    shutil.copy(pe / "hello32.exe", app / "app.exe")
+    shutil.copy(pe / "version32.dll", app / "lib.dll")
+    shutil.copy(pe / "version64.dll", app / "old.dll")
+    first, second = tmp_path / "v1.cat", tmp_path / "v2.cat"
+    code, _, err = run_cli(capsys, "scan", str(app), "-name", str(first))
+    assert code == 0, err
+    shutil.copy(pe / "hello64.exe", app / "app.exe")  # the vendor's update
+    (app / "old.dll").unlink()
+    shutil.copy(pe / "many-sections.exe", app / "new.exe")
+    code, out, err = run_cli(
+        capsys, "scan", str(app), "-name", str(second), "--previous", str(first), "--json"
+    )
+    assert code == 0, err
+    changes = json.loads(out)["changes"]
+    assert [m["name"] for m in changes["added"]] == ["new.exe"]
+    assert [m["name"] for m in changes["removed"]] == ["old.dll"]
+    assert [c["name"] for c in changes["changed"]] == ["app.exe"]
+    assert changes["unchanged"] == 1
+    code, text, _ = run_cli(
+        capsys, "scan", str(app), "-name", str(second), "--previous", str(first)
+    )
+    assert code == 0
+    assert "changes since the previous catalog:" in text
+    assert "1 added, 1 removed, 1 changed, 1 unchanged" in text

@@ -169,7 +169,7 @@ def test_new_set_merge(oracle_dir: Path, tmp_path: Path) -> None:
     assert code == 0, result.output
     assert "Enabled:Audit Mode" in base.read_text()
     code, result = invoke(["policy", "set", str(base), "--option", "Bogus"])
-    assert code == 3
+    assert code == 2  # a bad option value is a usage error (issue 11 item 12)
     code, result = invoke(
         ["policy", "set", str(base), "--remove-option", "3", "--version-ex", "10.0.1.0"]
     )

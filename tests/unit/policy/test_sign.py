@@ -120,7 +120,7 @@ def test_preflight_refusals(identity: SigningIdentity) -> None:
     foreign = signer_rule(other_chain, SignerLevel.PUBLISHER, "ID_SIGNER_S_OTHER")
     other = add_signer(set_rule_options(other, remove=["6"]), foreign)
     other = other.with_changes(update_policy_signers=(Ref(foreign.id),))
-    with pytest.raises(PolicyInputError, match="no UpdatePolicySigner matches"):
+    with pytest.raises(PolicyInputError, match="no UpdatePolicySigner accepts"):
         preflight_policy_signing(other, identity)
 
 
