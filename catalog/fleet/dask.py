@@ -55,7 +55,7 @@ class DaskExecutor:
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # loopback only, any free port
                 )
                 self._client: Any = Client(self._cluster, timeout=timeout)  # type: ignore[no-untyped-call]
             else:
@@ -86,9 +86,9 @@ class DaskExecutor:
         run = uuid.uuid4().hex[:12]
         source = enumerate(batches)
         pending: deque[Any] = deque()
+        window = self._window or 2 * self.workers
         try:
             while True:
-                window = self._window or 2 * self.workers
                 for index, batch in islice(source, max(0, window - len(pending))):
                     if not batch:
                         pending.append(None)

@@ -17,8 +17,10 @@ import typer
 
 from inspector.cli.commands_compare import render_diff
 from inspector.cli.exit_codes import ExitCode
+from inspector.cli.options import CACHE_HELP, DASK_HELP, fleet_options
 from inspector.pipeline import tracing
 from inspector.pipeline.compare import Previous, changes_since, read_previous
+from inspector.pipeline.fleet import FleetOptions
 from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
@@ -46,6 +48,7 @@ def _output_options(
     ca2: str | None,
     listpath: str | None,
     report: str | None,
+    fleet: FleetOptions | None = None,
 ) -> tracing.OutputOptions:
     if out is not None and out.lower() not in tracing.OUT_KINDS:
         raise typer.BadParameter(f"-out takes cat, cdf or list, not {out!r}")
@@ -60,6 +63,7 @@ def _output_options(
         ca2=ca2,
         list_path=listpath,
         report_path=report,
+        fleet=fleet,
     )
 
 
@@ -171,9 +175,14 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
         previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
+        cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+        dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
-        opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
+        opts = _output_options(
+            out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report,
+            fleet_options(cache, dask),
+        )  # fmt: skip
         old = read_previous(previous) if previous is not None else None
         _render(tracing.stop(root, opts), as_json, old)
 
@@ -192,9 +201,14 @@ def register(app: typer.Typer) -> None:
         report: str | None = typer.Option(None, "--report", "-report", help="JSON report."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
         previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
+        cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+        dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
-        opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
+        opts = _output_options(
+            out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report,
+            fleet_options(cache, dask),
+        )  # fmt: skip
         old = read_previous(previous) if previous is not None else None
         _render(tracing.scan(path, opts), as_json, old)
 

@@ -28,12 +28,13 @@ from typing import Any
 from catalog.cms.keys import SigningIdentity
 from catalog.ctl.build import CatalogMember as CtlMember
 from catalog.ctl.build import CatalogSpec, build_catalog
-from catalog.pe.hashing import HashOptions, hash_file, hash_paths
+from catalog.pe.hashing import HashOptions, hash_file
 from catalog.records import FileDigests, FileFailure, file_digests_from_dict
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
 from inspector.pipeline.catalogs import catalog_attributes, catalog_member, catalog_time
 from inspector.pipeline.files import write_atomically
+from inspector.pipeline.fleet import FleetOptions, hash_stream
 from policy.options import UNSIGNED_OPTION
 from tracer import (
     FileManifest,
@@ -122,6 +123,8 @@ class OutputOptions:
     ca2: str | None = None
     list_path: str | None = None
     report_path: str | None = None
+    fleet: FleetOptions | None = None
+    """``--cache`` / ``--dask`` for hashing the files at stop."""
 
     def __post_init__(self) -> None:
         if self.out is not None and self.out.lower() not in OUT_KINDS:
@@ -270,12 +273,14 @@ def build_catalog_outputs(
     return written, warnings
 
 
-def _hash_survivors(manifest: FileManifest) -> tuple[dict[str, Hashes], list[str]]:
+def _hash_survivors(
+    manifest: FileManifest, fleet: FleetOptions | None
+) -> tuple[dict[str, Hashes], list[str]]:
     """Hash every catalogable file that exists at stop (all cores, one read per file)."""
     paths = [e.path for e in manifest.entries if e.exists_at_stop and e.catalogable]
     hashes: dict[str, Hashes] = {}
     warnings: list[str] = []
-    for p, result in zip(paths, hash_paths(paths, HASH_OPTIONS), strict=True):
+    for p, result in zip(paths, hash_stream(paths, HASH_OPTIONS, fleet=fleet), strict=True):
         if isinstance(result, FileFailure):
             warnings.append(f"{p}: could not hash at stop: {result.error}")
         else:
@@ -313,7 +318,7 @@ def write_outputs(
 ) -> TraceOutputs:
     """File list, catalog and CDF, then the JSON report (which names them all)."""
     plan = plan_outputs(opts)
-    hashes, warnings = _hash_survivors(manifest)
+    hashes, warnings = _hash_survivors(manifest, opts.fleet)
     written: list[str] = []
     if plan.listing is not None:
         text = "".join(f"{e.path}\n" for e in manifest.entries)
