@@ -19,9 +19,9 @@ import pytest
 from catalog.fleet.dask import DaskExecutor
 from catalog.fleet.executors import hash_many
 from catalog.pe.hashing import HashOptions, hash_paths
-from catalog.records import FileDigests, FileFailure
+from catalog.records import FileDigests, FileFailure, HashResult
 from tests.conftest import FIXTURES, PROJECT_ROOT
-from tests.support.fleet_kit import Cluster, slow_batch, start_cluster
+from tests.support.fleet_kit import Cluster, slow_batch, start_cluster, started_batches
 
 pytestmark = pytest.mark.slow
 
@@ -94,17 +94,27 @@ def test_a_worker_killed_mid_run_has_its_batches_rerun(tmp_path: Path, tree: Pat
         options = HashOptions()
         expected = list(hash_paths([tree], options))
         executor = DaskExecutor(own.address, window=4)
+        victim = own.workers[0].pid
+        lost: set[str] = set()
         try:
-            got = []
+            got: list[HashResult] = []
             stream = hash_many([tree], options, executor, fn=slow_batch, batch_files=4)
             for result in stream:
                 got.append(result)
-                if len(got) == 4:
-                    own.kill_worker(0)  # batches are in flight on both workers now
+                if lost or own.workers[0].poll() is not None:
+                    continue
+                # Kill the worker once it holds a batch whose results we have not received yet
+                # (running, or done but not fetched): that batch is lost with it.
+                seen = {r.path for r in got}
+                lost = {p for pid, p in started_batches(tree) if pid == victim and p not in seen}
+                if lost:
+                    own.kill_worker(0)
         finally:
             executor.close()
-        assert own.workers[0].poll() is not None
+        assert lost, "the worker to kill never took a batch"
         assert got == expected
+        reruns = {p for pid, p in started_batches(tree) if pid != victim}
+        assert lost <= reruns  # every lost batch ran again on the surviving worker
     finally:
         own.stop()
 

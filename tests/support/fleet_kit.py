@@ -27,10 +27,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def batch_log(tree: Path) -> Path:
+    return tree.parent / "batches.log"
+
+
 def slow_batch(paths: Sequence[str], options: HashOptions) -> list[HashResult]:
-    """``hash_batch`` that takes a while, so a worker can be killed in the middle of it."""
+    """``hash_batch`` that takes a while, so a worker can be killed in the middle of it; each
+    start is logged as ``pid first-path`` beside the hashed folder."""
+    if paths:
+        with batch_log(Path(paths[0]).parent).open("a") as log:
+            log.write(f"{os.getpid()} {paths[0]}\n")
     time.sleep(0.4)
     return hash_batch(paths, options)
+
+
+def started_batches(tree: Path) -> list[tuple[int, str]]:
+    log = batch_log(tree)
+    if not log.exists():
+        return []
+    lines = log.read_text().splitlines()
+    return [(int(pid), path) for pid, path in (line.split(" ", 1) for line in lines if line)]
 
 
 @dataclass
