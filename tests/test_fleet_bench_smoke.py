@@ -30,7 +30,8 @@ def test_fleet_bench_runs_on_a_tiny_tree(tmp_path: Path) -> None:
         pool.close()
 
 
-def test_paper_estimate_is_reading_time_plus_batch_overhead_over_workers() -> None:
-    # 1 TB at 100 MB/s per worker = 10,000 s; 1e6 files / 10 per batch * 0.01 s = 1,000 s.
-    hours = estimate_hours(1e12, 1e6, 100.0, 0.01, 10, workers=2)
-    assert abs(hours - 11_000 / 2 / 3600) < 1e-9
+def test_paper_estimate_is_the_larger_of_reading_and_driver_time() -> None:
+    # 1 TB at 100 MB/s per worker over 2 workers = 5,000 s; 1e6 files / 10 per batch * 0.01 s
+    # = 1,000 s of driver time: reading dominates. With 0.1 s per batch the driver does.
+    assert abs(estimate_hours(1e12, 1e6, 100.0, 0.01, 10, workers=2) - 5_000 / 3600) < 1e-9
+    assert abs(estimate_hours(1e12, 1e6, 100.0, 0.1, 10, workers=2) - 10_000 / 3600) < 1e-9

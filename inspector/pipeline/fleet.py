@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.cache import CacheStats, HashCache
-from catalog.fleet.executors import BatchExecutor, LocalExecutor, hash_many
+from catalog.fleet.executors import BATCH_FILES, BatchExecutor, LocalExecutor, hash_many
 from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
 from catalog.records import HashResult
+
+DASK_BATCH_FILES = 128
+"""Larger batches on a cluster: a task round trip through the scheduler costs far more than a
+local pool's (bench/fleet_bench.py), and a big library has files enough to keep workers busy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,10 @@ def hash_stream(
     try:
         executor = make_executor(fleet.dask, workers)
         try:
-            yield from hash_many(paths, options, executor, cache=cache, progress=progress)
+            size = DASK_BATCH_FILES if fleet.dask is not None else BATCH_FILES
+            yield from hash_many(
+                paths, options, executor, cache=cache, progress=progress, batch_files=size
+            )
         finally:
             executor.close()
     finally:
