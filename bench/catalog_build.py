@@ -25,11 +25,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalog.cms.keys import SigningIdentity, identity_from_pem
-from catalog.ctl.build import CatalogMember, CatalogSpec, NameValue, build_catalog
-from catalog.ctl.read import parse_catalog
-from catalog.pe.hashing import HashOptions, hash_paths
-from catalog.records import FileDigests
+from catalog import FileDigests
+from catalog.cms import SigningIdentity, identity_from_pem
+from catalog.ctl import CatalogMember, CatalogSpec, NameValue, build_catalog, parse_catalog
+from catalog.pe import HashOptions, hash_paths
 from fixtures.pki import load_pki
 from inspector.pipeline.catalogs import catalog_member
 from inspector.pipeline.signing import sign_catalog_bytes

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from catalog.pe.layout import (
+from catalog.pe import (
     IncompleteHeadersError,
     NonConformantPeError,
     NotAPeError,

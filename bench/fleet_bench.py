@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from catalog.cache import HashCache
+from catalog.fleet.cache import HashCache
 from catalog.fleet.executors import BatchExecutor, LocalExecutor, hash_many
 from catalog.pe.hashing import HashOptions, hash_paths
 from catalog.records import FileFailure, HashResult

@@ -48,8 +48,8 @@ from typing import TypeVar
 import lief
 from signify.fingerprinter import Fingerprinter, Range
 
-from catalog.pe.hashing import SMALL_FILE_LIMIT, HashOptions, hash_file, hash_paths
-from catalog.records import FileDigests, FileKind, HashResult
+from catalog import FileDigests, FileKind, HashResult
+from catalog.pe import SMALL_FILE_LIMIT, HashOptions, hash_file, hash_paths
 
 T = TypeVar("T")
 

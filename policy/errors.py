@@ -6,7 +6,7 @@ input / environment / verification split, so the CLI's exit-code mapping needs n
 
 from __future__ import annotations
 
-from catalog.errors import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
+from catalog import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
 
 
 class PolicyInputError(CatalogInputError):

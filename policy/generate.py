@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from catalog.records import FileDigests, FileKind, HashAlgorithm
+from catalog import FileDigests, FileKind, HashAlgorithm
 from policy.errors import PolicyInputError
 from policy.model import (
     APPID_TAGGING_POLICY,

@@ -17,20 +17,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from asn1crypto import x509 as asn1_x509
-
-from catalog.asn1.der import TAG_OCTET_STRING, der_octet_string, read_tlv
-from catalog.asn1.x509 import tbs_hash_of
-from catalog.cms.keys import SigningIdentity
-from catalog.cms.signed_data import (
+from catalog import CatalogInputError, CatalogVerificationError
+from catalog.asn1 import (
+    TAG_OCTET_STRING,
+    CertificateInfo,
+    certificate_info,
+    der_octet_string,
+    read_tlv,
+    signed_data_version,
+    tbs_hash_of,
+)
+from catalog.cms import (
     OID_SIPOLICY,
+    SigningIdentity,
     SignOptions,
     build_signed_data,
     check_signer_info,
     content_info_for,
     parse_signed_data,
 )
-from catalog.errors import CatalogInputError, CatalogVerificationError
 from policy.errors import PolicyInputError, PolicyVerificationError
 from policy.model import Signer, SiPolicy
 from policy.options import UNSIGNED_OPTION
@@ -43,14 +48,8 @@ def is_signed(data: bytes) -> bool:
     return data[:1] == b"\x30"
 
 
-def _utf8_names(cert: asn1_x509.Certificate) -> list[str]:
-    found = []
-    for name in (cert.subject, cert.issuer):
-        for rdn in name.chosen:
-            for attr in rdn:
-                if attr["value"].name == "utf8_string":
-                    found.append(attr["type"].native)
-    return found
+def _utf8_names(cert: CertificateInfo) -> list[str]:
+    return list(cert.utf8_name_fields)
 
 
 def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> None:
@@ -123,7 +122,7 @@ class _SigningCert:
 
     def __init__(self, identity: SigningIdentity) -> None:
         self.identity = identity
-        self.leaf = asn1_x509.Certificate.load(identity.certificate_der)
+        self.leaf = certificate_info(identity.certificate_der, identity.source)
 
     @cached_property
     def common_name(self) -> str:
@@ -139,13 +138,13 @@ class _SigningCert:
         out = []
         for der in self.identity.chain_der:
             value = tbs_hash_of(der, self.identity.source)
-            out.append((subject_cn(asn1_x509.Certificate.load(der)), value.tbs_hash.upper()))
+            ca = certificate_info(der, self.identity.source)
+            out.append((subject_cn(ca), value.tbs_hash.upper()))
         return out
 
     @cached_property
     def issuer_name(self) -> str:
-        cn = self.leaf.issuer.native.get("common_name")
-        return str(cn[0] if isinstance(cn, list) else cn or self.leaf.issuer.human_friendly)
+        return self.leaf.issuer_common_name or self.leaf.issuer
 
     def accepted_by(self, signer: Signer) -> bool:
         """Whether ``signer`` accepts a signature by this certificate, at the signer's level.
@@ -263,8 +262,7 @@ def unwrap_signed_policy(data: bytes, source: str, *, verify: bool = True) -> Si
             if verify:
                 raise PolicyVerificationError(str(exc)) from None
             continue
-        cert = asn1_x509.Certificate.load(checked.certificate)
-        subjects.append(cert.subject.human_friendly)
+        subjects.append(certificate_info(checked.certificate, source).subject)
         digest = checked.digest_algorithm
     if verify and not parts.signer_infos:
         raise PolicyVerificationError(f"{source}: the SignedData has no signer")
@@ -284,7 +282,4 @@ def parse_signed_data_octets(raw: bytes, source: str = "policy") -> bytes:
 
 
 def _signed_data_version(data: bytes) -> int:
-    from asn1crypto import cms
-
-    native = str(cms.ContentInfo.load(data)["content"]["version"].native)  # "v1", "v3", ...
-    return int(native.lstrip("v"))
+    return signed_data_version(data)

@@ -21,12 +21,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from asn1crypto import x509
-
-from catalog.asn1.x509 import certificates_in, tbs_hash_of
-from catalog.cms.signed_data import find_certificate, signer_reference
-from catalog.ctl.read import parse_catalog
-from catalog.errors import CatalogInputError
+from catalog import CatalogInputError
+from catalog.asn1 import CertificateInfo, certificate_info, certificates_in, tbs_hash_of
+from catalog.cms import find_certificate, signer_reference
+from catalog.ctl import parse_catalog
 from policy.errors import PolicyInputError
 from policy.model import CertRoot, Signer
 
@@ -58,38 +56,32 @@ class SignerChain:
     source: str
 
 
-def _cert(der: bytes, source: str) -> x509.Certificate:
+def _cert(der: bytes, source: str) -> CertificateInfo:
     try:
-        cert = x509.Certificate.load(der)
-        cert.native  # noqa: B018 - force a full parse so malformed input fails here
-    except (ValueError, TypeError) as exc:
-        raise PolicyInputError(f"{source}: unreadable certificate: {exc}") from None
-    return cert
+        return certificate_info(der, source)
+    except CatalogInputError as exc:
+        raise PolicyInputError(str(exc)) from None
 
 
-def subject_cn(cert: x509.Certificate) -> str:
+def subject_cn(cert: CertificateInfo) -> str:
     """The subject's (first) common name, ``""`` when it has none: what CertPublisher names."""
-    cn = cert.subject.native.get("common_name")
-    if isinstance(cn, list):
-        cn = cn[0]
-    return cn if isinstance(cn, str) else ""
+    return cert.common_name
 
 
-def _common_name(cert: x509.Certificate) -> str:
-    return subject_cn(cert) or str(cert.subject.human_friendly)
+def _common_name(cert: CertificateInfo) -> str:
+    return subject_cn(cert) or cert.subject
 
 
 def _build_chain(leaf: bytes, pool: list[bytes], source: str) -> SignerChain:
     issuers: list[bytes] = []
     current = _cert(leaf, source)
     seen = {leaf}
-    # asn1crypto answers 'no' / 'maybe' / 'yes'; 'maybe' = subject equals issuer.
-    while current.self_signed == "no":
+    while not current.self_issued:
         parent = next(
             (
                 der
                 for der in pool
-                if der not in seen and _cert(der, source).subject == current.issuer
+                if der not in seen and _cert(der, source).subject_key == current.issuer_key
             ),
             None,
         )
@@ -159,7 +151,7 @@ def _tbs(der: bytes, source: str) -> str:
 
 def _require_rsa(der: bytes, source: str) -> None:
     cert = _cert(der, source)
-    algorithm = cert.public_key.algorithm
+    algorithm = cert.key_algorithm
     if algorithm != "rsa":
         raise PolicyInputError(
             f"{source}: the signing certificate {_common_name(cert)!r} has a {algorithm.upper()} "
@@ -195,12 +187,12 @@ def signer_rule(chain: SignerChain, level: SignerLevel, signer_id: str) -> Signe
         )
     if chain.issuers:
         issuer_der = chain.issuers[0]
-    elif leaf.self_signed != "no":
+    elif leaf.self_issued:
         issuer_der = chain.leaf  # a self-signed leaf is its own issuing CA
     else:
         raise PolicyInputError(
             f"{chain.source}: the issuing CA of {_common_name(leaf)!r} "
-            f"({leaf.issuer.human_friendly}) is not included; {level.value} rules need its TBS "
+            f"({leaf.issuer}) is not included; {level.value} rules need its TBS "
             "hash - embed the CA certificate in the catalog, pass a PEM bundle holding the leaf "
             "first and then its CA, or use level LeafCertificate to trust the leaf alone"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.metadata
 from pathlib import Path
 
@@ -17,32 +18,61 @@ ALLOWED_INTERNAL: dict[str, set[str]] = {
     "policy": {"policy", "catalog", "cdf"},
     "inspector": {"inspector", "tracer", "cdf", "catalog", "policy"},
 }
-# third-party module -> the only files (relative paths, or folder prefixes) allowed to import it
+# third-party module -> the only files (relative paths, or folder prefixes ending in /) allowed to
+# import it: its homes. A home is one module or one sub-package folder; at most two per library.
+# tests/ is not a home: tests use these libraries as independent oracles.
 QUARANTINE: dict[str, tuple[str, ...]] = {
     "pefile": ("catalog/pe/metadata.py",),
-    "signify": ("catalog/asn1/schemas.py",),
+    # One ASN.1 story (CONTRIBUTING.md, "Which toolkit does what"): asn1crypto reads certificates
+    # and PKCS#7 in catalog/asn1/ only; cryptography does keys, signatures and chain validation in
+    # catalog/cms/ (and makes the test PKI); signify is a benchmark peer only.
+    "asn1crypto": ("catalog/asn1/",),
+    "cryptography": ("catalog/cms/", "fixtures/pki.py"),
+    "signify": ("bench/",),
+    "certvalidator": (),
+    "oscrypto": (),
     "watchdog": ("tracer/sources/watch.py",),
     "psutil": ("tracer/sources/processes.py",),
-    "evtx": ("policy/events/evtx_log.py",),
-    "Evtx": (),
+    "evtx": ("policy/events/evtx_log.py", "bench/"),
+    "Evtx": ("bench/",),
     "typer": ("inspector/cli/",),
     "rich": ("inspector/cli/",),
     "click": ("inspector/cli/",),
-    "lief": (),
+    "lief": ("bench/",),
     "dask": ("catalog/fleet/dask.py",),
     "distributed": ("catalog/fleet/dask.py",),
 }
+MAX_HOMES = 2
+HOME_SCAN = (*("tracer", "catalog", "cdf", "policy", "inspector"), "bench", "fixtures")
+
+# Inside catalog: which sub-packages each may import (errors.py and records.py are shared by all).
+CATALOG_SUBPACKAGES = ("pe", "asn1", "cms", "ctl", "fleet")
+CATALOG_INTERNAL: dict[str, set[str]] = {
+    "asn1": set(),
+    "pe": {"asn1"},
+    "cms": {"asn1"},
+    "ctl": {"pe", "cms", "asn1"},
+    "fleet": {"pe"},
+}
+CATALOG_SHARED = {"catalog", "catalog.errors", "catalog.records"}
+"""Top-level catalog modules any part of catalog, and any caller, may import."""
+CATALOG_FACES = {"catalog", *(f"catalog.{s}" for s in CATALOG_SUBPACKAGES)}
 
 
 def _imports(path: Path) -> list[str]:
+    return [module for module, _names in _import_froms(path)]
+
+
+def _import_froms(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """(module, names imported from it) for every absolute import (names empty for ``import``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    names: list[str] = []
+    found: list[tuple[str, tuple[str, ...]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
+            found.extend((alias.name, ()) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
-    return names
+            found.append((node.module, tuple(alias.name for alias in node.names)))
+    return found
 
 
 def _sources() -> list[tuple[str, Path]]:
@@ -72,6 +102,87 @@ def test_no_other_distribution_claims_our_packages() -> None:
     for name in OURS:
         others = [d for d in owners.get(name, []) if d != "wdac-package-inspector"]
         assert not others, f"top-level package {name!r} is also installed by {others}"
+
+
+def _home_of(rel: str) -> str:
+    """The home a file belongs to: its sub-package folder inside catalog/, inspector/cli/ and
+    bench/ as folders, otherwise the module itself."""
+    parts = rel.split("/")
+    if parts[0] == "catalog" and len(parts) > 2:
+        return f"catalog/{parts[1]}/"
+    if parts[:2] == ["inspector", "cli"]:
+        return "inspector/cli/"
+    if parts[0] == "bench":
+        return "bench/"
+    return rel
+
+
+def test_each_third_party_library_has_at_most_two_homes() -> None:
+    homes: dict[str, set[str]] = {}
+    for top in HOME_SCAN:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            for name in _imports(path):
+                lib = name.split(".")[0]
+                if lib not in QUARANTINE:
+                    continue
+                allowed = QUARANTINE[lib]
+                assert any(rel == a or (a.endswith("/") and rel.startswith(a)) for a in allowed), (
+                    f"{rel} imports {name}; its homes are {allowed or 'none (never imported)'}"
+                )
+                homes.setdefault(lib, set()).add(_home_of(rel))
+    for lib, where in homes.items():
+        assert len(where) <= MAX_HOMES, f"{lib} is imported from {sorted(where)}: two homes at most"
+
+
+def _catalog_sources() -> list[tuple[str, Path]]:
+    return [
+        (sub, p)
+        for sub in CATALOG_SUBPACKAGES
+        for p in sorted((ROOT / "catalog" / sub).rglob("*.py"))
+    ]
+
+
+@pytest.mark.parametrize(("sub", "path"), _catalog_sources(), ids=lambda v: str(v))
+def test_catalog_subpackage_layering(sub: str, path: Path) -> None:
+    """pe -> asn1, cms -> asn1, ctl -> pe, cms, asn1; another sub-package only through its face."""
+    rel = path.relative_to(ROOT).as_posix()
+    for module, _names in _import_froms(path):
+        parts = module.split(".")
+        if parts[0] != "catalog" or module in CATALOG_SHARED:
+            continue
+        other = parts[1]
+        if other == sub:
+            continue
+        assert other in CATALOG_INTERNAL[sub], f"{rel} imports {module}: catalog.{sub} may not"
+        assert module in CATALOG_FACES, (
+            f"{rel} imports {module}: use the face catalog.{other} (its __init__ __all__)"
+        )
+
+
+def _face_callers() -> list[Path]:
+    return [p for top in ("policy", "inspector") for p in sorted((ROOT / top).rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", _face_callers(), ids=lambda v: str(v))
+def test_callers_use_catalog_faces_only(path: Path) -> None:
+    """policy/ and inspector/ (CLI and pipeline) import catalog only through its package faces,
+    and only names the face lists in ``__all__``."""
+    rel = path.relative_to(ROOT).as_posix()
+    for module, names in _import_froms(path):
+        if module.split(".")[0] != "catalog":
+            continue
+        assert module in CATALOG_FACES, f"{rel} imports {module}: import from its package face"
+        exported = set(importlib.import_module(module).__all__)
+        hidden = [n for n in names if n not in exported]
+        assert not hidden, f"{rel} imports {hidden} from {module}, which its __all__ does not list"
+
+
+@pytest.mark.parametrize("face", sorted(CATALOG_FACES))
+def test_faces_export_what_they_list(face: str) -> None:
+    module = importlib.import_module(face)
+    missing = [n for n in module.__all__ if not hasattr(module, n)]
+    assert not missing, f"{face}.__all__ lists {missing}, which it does not define"
 
 
 def _top_level_imports_of(path: Path, package: str) -> list[str]:

@@ -1,8 +1,7 @@
 """Object identifiers, SIP GUIDs and digest names used across the package (formats.md 2.3, 4, 6).
 
-Plain constants with no third-party imports, so modules that must not load signify (``pkcs7``,
-``reader``, ``embedded_signature``) and ``catalog.asn1.schemas`` (which re-exports them
-beside the signify schemas) share one definition of each.
+Plain constants with no third-party imports: one definition of each, shared by the DER writers
+and readers of every sub-package (through the ``catalog.asn1`` face).
 """
 
 from __future__ import annotations

@@ -141,6 +141,72 @@ def tbs_hash_of(cert_der: bytes, source: str = "certificate") -> TbsHash:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateInfo:
+    """What signer rules and policy signing read from a certificate (asn1crypto-decoded)."""
+
+    der: bytes
+    subject: str
+    """The subject, human-friendly (``Common Name: X, Organization: Y``)."""
+    issuer: str
+    """The issuer, human-friendly."""
+    issuer_common_name: str
+    """The issuer's first common name, ``""`` when it has none."""
+    common_name: str
+    """The subject's first common name, ``""`` when it has none (what CertPublisher names)."""
+    subject_key: str
+    """The subject Name normalised for comparison (RFC 5280 7.1 matching)."""
+    issuer_key: str
+    """The issuer Name normalised the same way: ``a.issuer_key == b.subject_key`` chains names."""
+    self_issued: bool
+    """Subject equals issuer (a root, or a self-signed leaf)."""
+    ca: bool
+    """basicConstraints says cA (a CA certificate)."""
+    key_algorithm: str
+    """``rsa``, ``ec``, ``dsa``, ..."""
+    utf8_name_fields: tuple[str, ...]
+    """Subject/issuer attribute types stored as UTF8String (Windows refuses them in policy
+    signers)."""
+
+
+def _first_cn(name: Any) -> str:
+    cn = name.native.get("common_name")
+    if isinstance(cn, list):
+        cn = cn[0]
+    return cn if isinstance(cn, str) else ""
+
+
+def certificate_info(der: bytes, source: str) -> CertificateInfo:
+    """Decode ``der`` fully; ``CatalogInputError`` naming ``source`` when it is no certificate."""
+    try:
+        cert = x509.Certificate.load(der)
+        cert.native  # noqa: B018 - force a full parse so malformed input fails here
+        cn = _first_cn(cert.subject)
+        issuer_cn = _first_cn(cert.issuer)
+        utf8 = [
+            attr["type"].native
+            for name in (cert.subject, cert.issuer)
+            for rdn in name.chosen
+            for attr in rdn
+            if attr["value"].name == "utf8_string"
+        ]
+        return CertificateInfo(
+            der=der,
+            subject=str(cert.subject.human_friendly),
+            issuer=str(cert.issuer.human_friendly),
+            issuer_common_name=issuer_cn,
+            common_name=cn,
+            subject_key=cert.subject.hashable,
+            issuer_key=cert.issuer.hashable,
+            self_issued=cert.self_signed != "no",
+            ca=bool(cert.ca),
+            key_algorithm=str(cert.public_key.algorithm),
+            utf8_name_fields=tuple(utf8),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CatalogInputError(f"{source}: unreadable certificate: {exc}") from None
+
+
 def _pe_certificate_table(data: bytes) -> bytes | None:
     """The PKCS#7 blob of a signed PE (first WIN_CERTIFICATE of type PKCS_SIGNED_DATA), or None."""
     if len(data) < 0x40 or data[:2] != b"MZ":

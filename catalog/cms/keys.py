@@ -5,7 +5,9 @@ the files and the password). Before anything is signed, ``preflight`` refuses wh
 osslsigncode would reject later, each with an error naming the file and the remedy:
 code-signing EKU, keyUsage digitalSignature, RSA 2048/3072/4096 only (WDAC signer rules are
 RSA-only, MSD-RULES/MSD-CERT), validity at the signing time, key matching the certificate, and a
-chain ordered leaf first with each certificate issued by the next (reordered when possible).
+chain ordered leaf first with each certificate issued by the next (reordered when possible), and
+that chain valid under the X.509 rules (``catalog.cms.chain``: every issuer a CA allowed to sign
+certificates, path lengths, EKUs, critical extensions), with the top certificate given as anchor.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from catalog.cms.chain import Purpose, eku_problem, issued_by, validate_chain, validity_problems
 from catalog.errors import CatalogInputError
 
 WDAC_RSA_SIZES = (2048, 3072, 4096)
@@ -56,6 +58,10 @@ class CertificateValidityError(SigningIdentityError):
 
 class ChainOrderError(SigningIdentityError):
     """The chain cannot be ordered leaf first, each certificate issued by the next."""
+
+
+class ChainValidationError(SigningIdentityError):
+    """The given chain breaks an X.509 rule (an issuer that is not a CA, path length, ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,17 +149,6 @@ def _same_key(cert: x509.Certificate, key: rsa.RSAPrivateKey) -> bool:
     return isinstance(pub, rsa.RSAPublicKey) and pub.public_numbers() == (
         key.public_key().public_numbers()
     )
-
-
-def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    """``parent`` issued ``child``: names chain and the signature verifies with its key."""
-    if child.issuer != parent.subject:
-        return False
-    try:
-        child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
 
 
 def _order_chain(
@@ -281,40 +276,16 @@ def preflight(identity: SigningIdentity, signing_time: dt.datetime) -> None:
     problems = validity_problems((leaf, *identity.chain), signing_time)
     if problems:
         raise CertificateValidityError(f"{source}: {problems[0]}; renew it or check the clock")
-
-
-_EKU_NAMES = {
-    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
-    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
-}
-
-
-def validity_problems(certs: Sequence[x509.Certificate], when: dt.datetime) -> list[str]:
-    """One message per certificate not valid at ``when`` (expired or not yet valid), in order."""
-    when = when.astimezone(dt.UTC)
-    problems: list[str] = []
-    for cert in certs:
-        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-        if not start <= when <= end:
-            state = "expired" if when > end else "not yet valid"
-            problems.append(
-                f"certificate {cert.subject.rfc4514_string()!r} is {state} at "
-                f"{when:%Y-%m-%d %H:%M:%S}Z (valid {start:%Y-%m-%d} to {end:%Y-%m-%d})"
+    if identity.chain:
+        # The root may be absent from what the signer holds: the top certificate given stands in
+        # as the anchor, so every issuer below it is still held to the CA rules.
+        ders = identity.chain_der
+        verdict = validate_chain(
+            identity.certificate_der, ders[:-1], ders[-1:], signing_time, Purpose.CODE_SIGNING
+        )
+        if not verdict.ok:
+            raise ChainValidationError(
+                f"{source}: the certificate chain {' <- '.join(verdict.chain[::-1])} is not a "
+                f"valid code-signing chain: {'; '.join(verdict.problems)}. Windows and "
+                "osslsigncode would reject the signature; sign with a certificate issued by a CA"
             )
-    return problems
-
-
-def eku_problem(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
-    """None when ``cert``'s extended key usage includes ``oid``; else what is wrong with it.
-
-    The text continues a sentence about the certificate: "has no extended key usage (codeSigning)"
-    or "lacks the codeSigning EKU".
-    """
-    name = _EKU_NAMES.get(oid, oid.dotted_string)
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return f"has no extended key usage ({name})"
-    if oid not in eku:
-        return f"lacks the {name} EKU"
-    return None

@@ -16,18 +16,18 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from asn1crypto import cms, core, x509
 from cryptography import x509 as crypto_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from catalog.asn1.der import (
+from catalog.asn1 import (
+    DIGEST_NAMES,
     TAG_INTEGER,
     TAG_SEQUENCE,
     TAG_SET,
+    SignerInfoFields,
     children,
     der_algorithm_identifier,
     der_attribute,
@@ -38,22 +38,24 @@ from catalog.asn1.der import (
     der_set_of,
     der_time,
     der_tlv,
+    issuer_and_serial_number,
+    issuer_and_serial_of,
     oid_of,
+    read_signer_info,
     read_tlv,
 )
-from catalog.asn1.oids import DIGEST_NAMES
-from catalog.asn1.oids import OID_CONTENT_TYPE as OID_CONTENT_TYPE
-from catalog.asn1.oids import OID_CTL as OID_CTL
-from catalog.asn1.oids import OID_MESSAGE_DIGEST as OID_MESSAGE_DIGEST
-from catalog.asn1.oids import OID_MS_RFC3161_TIMESTAMP as OID_MS_RFC3161_TIMESTAMP
-from catalog.asn1.oids import OID_RSA_ENCRYPTION as OID_RSA_ENCRYPTION
-from catalog.asn1.oids import OID_SHA256 as OID_SHA256
-from catalog.asn1.oids import OID_SIGNED_DATA as OID_SIGNED_DATA
-from catalog.asn1.oids import OID_SIGNING_TIME as OID_SIGNING_TIME
-from catalog.asn1.oids import OID_SIPOLICY as OID_SIPOLICY
-from catalog.asn1.oids import OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE as OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE
-from catalog.asn1.oids import OID_SPC_SP_OPUS_INFO as OID_SPC_SP_OPUS_INFO
-from catalog.asn1.oids import OID_SPC_STATEMENT_TYPE as OID_SPC_STATEMENT_TYPE
+from catalog.asn1 import OID_CONTENT_TYPE as OID_CONTENT_TYPE
+from catalog.asn1 import OID_CTL as OID_CTL
+from catalog.asn1 import OID_MESSAGE_DIGEST as OID_MESSAGE_DIGEST
+from catalog.asn1 import OID_MS_RFC3161_TIMESTAMP as OID_MS_RFC3161_TIMESTAMP
+from catalog.asn1 import OID_RSA_ENCRYPTION as OID_RSA_ENCRYPTION
+from catalog.asn1 import OID_SHA256 as OID_SHA256
+from catalog.asn1 import OID_SIGNED_DATA as OID_SIGNED_DATA
+from catalog.asn1 import OID_SIGNING_TIME as OID_SIGNING_TIME
+from catalog.asn1 import OID_SIPOLICY as OID_SIPOLICY
+from catalog.asn1 import OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE as OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE
+from catalog.asn1 import OID_SPC_SP_OPUS_INFO as OID_SPC_SP_OPUS_INFO
+from catalog.asn1 import OID_SPC_STATEMENT_TYPE as OID_SPC_STATEMENT_TYPE
 from catalog.errors import CatalogInputError, CatalogVerificationError
 
 Signer = Callable[[bytes], bytes]
@@ -219,8 +221,7 @@ def authenticated_attributes(
 
 def issuer_and_serial(cert_der: bytes) -> bytes:
     """IssuerAndSerialNumber of a certificate, reusing its own issuer Name bytes."""
-    tbs = x509.Certificate.load(cert_der)["tbs_certificate"]
-    return der_sequence(tbs["issuer"].dump(), tbs["serial_number"].dump())
+    return issuer_and_serial_number(cert_der)
 
 
 def build_signed_data(
@@ -361,51 +362,31 @@ def check_signer_info(
     is the caller's business.
     """
     try:
-        si = cms.SignerInfo.load(signer_info)
-        sid = si["sid"]
-        if sid.name != "issuer_and_serial_number":
-            raise CatalogVerificationError(
-                f"{source}: SignerInfo identifies its certificate by key id; only issuer and "
-                "serial number (PKCS#7 v1.5, Authenticode) is supported"
-            )
-        issuer = sid.chosen["issuer"].dump()
-        serial = sid.chosen["serial_number"].native
-        digest_oid = si["digest_algorithm"]["algorithm"].dotted
-        sig_oid = si["signature_algorithm"]["algorithm"].dotted
-        encrypted_digest = si["signature"].native
-        signed_attrs = si["signed_attrs"]
-        if isinstance(signed_attrs, core.Void) or len(signed_attrs) == 0:
-            raise CatalogVerificationError(
-                f"{source}: SignerInfo has no authenticated attributes (Authenticode needs them)"
-            )
-        attrs: dict[str, list[Any]] = {}
-        for attr in signed_attrs:
-            attrs.setdefault(attr["type"].dotted, []).extend(attr["values"])
-        signed_bytes = b"\x31" + signed_attrs.dump()[1:]
-        unsigned: list[tuple[str, tuple[bytes, ...]]] = []
-        if not isinstance(si["unsigned_attrs"], core.Void):
-            for attr in si["unsigned_attrs"]:
-                unsigned.append((attr["type"].dotted, tuple(v.dump() for v in attr["values"])))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CatalogVerificationError(f"{source}: unreadable SignerInfo ({exc})") from exc
-
+        fields: SignerInfoFields = read_signer_info(signer_info)
+    except CatalogInputError as exc:
+        raise CatalogVerificationError(f"{source}: {exc}") from exc
+    if not fields.signed_attributes:
+        raise CatalogVerificationError(
+            f"{source}: SignerInfo has no authenticated attributes (Authenticode needs them)"
+        )
+    digest_oid, serial = fields.digest_algorithm, fields.serial
     hash_name = DIGEST_NAMES.get(digest_oid)
     if hash_name is None:
         raise CatalogVerificationError(f"{source}: unsupported digest algorithm {digest_oid}")
-    cert_der = find_certificate(certificates, issuer, serial)
+    cert_der = find_certificate(certificates, fields.issuer, serial)
     if cert_der is None:
         raise CatalogVerificationError(
             f"{source}: the signer's certificate (serial {serial:X}) is not among the "
             "certificates in the signature; re-sign including the leaf certificate"
         )
-    content_types = attrs.get(OID_CONTENT_TYPE, [])
-    digests = attrs.get(OID_MESSAGE_DIGEST, [])
+    content_types = fields.content_types
+    digests = fields.message_digests
     if len(content_types) != 1 or len(digests) != 1:
         raise CatalogVerificationError(
             f"{source}: the signature must carry exactly one contentType and one messageDigest"
         )
-    content_type = content_types[0].dotted
-    claimed = bytes(digests[0].native)
+    content_type = content_types[0]
+    claimed = digests[0]
     computed = hashlib.new(hash_name, content_octets).digest()
     if claimed != computed:
         raise CatalogVerificationError(
@@ -413,19 +394,22 @@ def check_signer_info(
             f"the content hashes to {computed.hex().upper()} (the content was changed after "
             "signing)"
         )
-    _check_signature(cert_der, sig_oid, encrypted_digest, signed_bytes, hash_name, source)
-    signing_time = None
-    times = attrs.get(OID_SIGNING_TIME, [])
-    if times:
-        signing_time = times[0].native
+    _check_signature(
+        cert_der,
+        fields.signature_algorithm,
+        fields.encrypted_digest,
+        fields.signed_attributes,
+        hash_name,
+        source,
+    )
     return CheckedSignerInfo(
         certificate=cert_der,
         digest_algorithm=hash_name,
         content_type=content_type,
         message_digest=claimed,
-        encrypted_digest=encrypted_digest,
-        signing_time=signing_time,
-        unsigned_attributes=tuple(unsigned),
+        encrypted_digest=fields.encrypted_digest,
+        signing_time=fields.signing_times[0] if fields.signing_times else None,
+        unsigned_attributes=fields.unsigned_attributes,
     )
 
 
@@ -445,21 +429,10 @@ def signer_reference(signer_info: bytes) -> SignerReference:
 
     ``CatalogInputError`` when it names its certificate by key id or cannot be read.
     """
-    try:
-        si = cms.SignerInfo.load(signer_info)
-        sid = si["sid"]
-        if sid.name != "issuer_and_serial_number":
-            raise CatalogInputError(
-                "the SignerInfo names its certificate by key id; only issuer and serial number "
-                "(PKCS#7 v1.5, Authenticode) is supported"
-            )
-        return SignerReference(
-            issuer=sid.chosen["issuer"].dump(),
-            serial=sid.chosen["serial_number"].native,
-            digest_algorithm=si["digest_algorithm"]["algorithm"].dotted,
-        )
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CatalogInputError(f"unreadable SignerInfo ({exc})") from None
+    fields = read_signer_info(signer_info)
+    return SignerReference(
+        issuer=fields.issuer, serial=fields.serial, digest_algorithm=fields.digest_algorithm
+    )
 
 
 def find_certificate(certificates: Sequence[bytes], issuer: bytes, serial: int) -> bytes | None:
@@ -469,10 +442,9 @@ def find_certificate(certificates: Sequence[bytes], issuer: bytes, serial: int) 
     """
     for der in certificates:
         try:
-            tbs = x509.Certificate.load(der)["tbs_certificate"]
-            if tbs["serial_number"].native == serial and tbs["issuer"].dump() == issuer:
+            if issuer_and_serial_of(der) == (issuer, serial):
                 return der
-        except (ValueError, TypeError):
+        except CatalogInputError:
             continue
     return None
 

@@ -19,12 +19,18 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from asn1crypto import algos, tsp
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from catalog.asn1.der import TAG_SEQUENCE, children, read_tlv
-from catalog.cms.keys import eku_problem
+from catalog.asn1 import (
+    TAG_SEQUENCE,
+    children,
+    read_pki_status,
+    read_tlv,
+    read_tst_info,
+    timestamp_request,
+)
+from catalog.cms.chain import eku_problem
 from catalog.cms.signed_data import check_signer_info, parse_signed_data
 from catalog.errors import CatalogEnvironmentError, CatalogInputError, CatalogVerificationError
 
@@ -75,19 +81,7 @@ class TimestampInfo:
 
 def build_request(data: bytes, nonce: int, hash_algorithm: str = "sha256") -> bytes:
     """DER TimeStampReq for ``data`` (the imprint is its hash) asking for the TSA certificate."""
-    request = tsp.TimeStampReq(
-        {
-            "version": "v1",
-            "message_imprint": {
-                "hash_algorithm": algos.DigestAlgorithm({"algorithm": hash_algorithm}),
-                "hashed_message": hashlib.new(hash_algorithm, data).digest(),
-            },
-            "nonce": nonce,
-            "cert_req": True,
-        }
-    )
-    encoded: bytes = request.dump()
-    return encoded
+    return timestamp_request(data, nonce, hash_algorithm)
 
 
 def verify_token(
@@ -113,15 +107,11 @@ def verify_token(
     if checked.content_type != OID_TST_INFO:
         raise CatalogVerificationError(f"{source}: timestamp contentType attribute is not TSTInfo")
     try:
-        info = tsp.TSTInfo.load(parts.content_octets)
-        imprint = info["message_imprint"]
-        hash_name = imprint["hash_algorithm"]["algorithm"].native
-        hashed = imprint["hashed_message"].native
-        gen_time = info["gen_time"].native
-        serial = info["serial_number"].native
-        token_nonce = info["nonce"].native
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CatalogVerificationError(f"{source}: unreadable TSTInfo ({exc})") from exc
+        info = read_tst_info(parts.content_octets)
+    except CatalogInputError as exc:
+        raise CatalogVerificationError(f"{source}: {exc}") from exc
+    hash_name, hashed, token_nonce = info.hash_algorithm, info.hashed_message, info.nonce
+    gen_time, serial = info.gen_time, info.serial_number
     try:
         expected = hashlib.new(hash_name, data).digest()
     except (ValueError, TypeError) as exc:
@@ -164,9 +154,7 @@ def parse_response(response: bytes, data: bytes, nonce: int, source: str) -> Tim
         kids = children(response, outer, what="TimeStampResp")
         if not kids:
             raise CatalogInputError("empty")
-        status_info = tsp.PKIStatusInfo.load(response[kids[0].start : kids[0].end])
-        status = status_info["status"].native
-        status_text = status_info["status_string"].native
+        status, status_text = read_pki_status(response[kids[0].start : kids[0].end])
     except (CatalogInputError, ValueError, TypeError, KeyError) as exc:
         raise CatalogVerificationError(
             f"{source}: the reply is not an RFC 3161 TimeStampResp ({exc}); check the URL "

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.asn1.der import (
+from catalog.asn1 import (
     TAG_GENERALIZED_TIME,
     TAG_OCTET_STRING,
     TAG_SEQUENCE,

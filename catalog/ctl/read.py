@@ -17,8 +17,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from catalog.asn1 import oids
-from catalog.asn1.der import (
+from catalog.asn1 import (
     TAG_BIT_STRING,
     TAG_BMP_STRING,
     TAG_GENERALIZED_TIME,
@@ -30,10 +29,11 @@ from catalog.asn1.der import (
     DerError,
     Tlv,
     children,
+    oids,
     read_oid,
     read_tlv,
 )
-from catalog.cms.signed_data import find_certificate, signer_reference
+from catalog.cms import certificate_names, find_certificate, signer_reference
 from catalog.ctl.build import FLAG_BASE64, NameValue
 from catalog.errors import CatalogInputError
 from catalog.records import HashAlgorithm, PageHashTable
@@ -516,8 +516,6 @@ class SignerSummary:
 
 def signer_summaries(parsed: ParsedCatalog) -> tuple[SignerSummary, ...]:
     """One summary per SignerInfo (no verification: that is ``catalog.ctl.verify``'s job)."""
-    from cryptography import x509
-
     out: list[SignerSummary] = []
     for raw in parsed.signer_infos:
         try:
@@ -528,7 +526,7 @@ def signer_summaries(parsed: ParsedCatalog) -> tuple[SignerSummary, ...]:
         subject = None
         if leaf is not None:
             try:
-                subject = x509.load_der_x509_certificate(leaf).subject.rfc4514_string()
+                subject = certificate_names(leaf).subject
             except ValueError:
                 subject = None
         out.append(

@@ -1,13 +1,14 @@
 """Verify a catalog's signature and which files it covers (formats.md 4.3, 6.1, 7).
 
-Signature: the messageDigest is recomputed over the CTL contents octets, the RSA (or ECDSA)
-signature is checked over the DER SET of authenticated attributes, the contentType attribute must
-be szOID_CTL, and the signer certificate must be among the embedded certificates - any failure
-raises ``CatalogVerificationError``. The chain is then built from the embedded certificates up to
-the given root certificates, checking each link's signature, every certificate's validity at the
-signing time (the RFC 3161 timestamp when present and verified, else signingTime, else now) and the
-leaf's code-signing EKU; the outcome is a ``SignatureVerdict`` (an untrusted root is a verdict, not
-an exception: Windows trusts catalogs through WDAC policy TBS values, not only through a PKI).
+Signature: for EVERY SignerInfo, the messageDigest is recomputed over the CTL contents octets, the
+RSA (or ECDSA) signature is checked over the DER SET of authenticated attributes, the contentType
+attribute must be szOID_CTL, and the signer certificate must be among the embedded certificates -
+any failure raises ``CatalogVerificationError`` naming the signer. Each signer's chain is then
+validated by ``catalog.cms.chain`` (CA flags, path lengths, key usages, EKUs, critical extensions,
+validity at the signing time - the RFC 3161 timestamp when present and verified, else signingTime,
+else now - and, when CRLs are given, revocation); the outcome is a ``SignatureVerdict`` naming the
+signer that decided it (an untrusted root is a verdict, not an exception: Windows trusts catalogs
+through WDAC policy TBS values, not only through a PKI).
 
 Membership: a file is a member when one of its SIP digests is a subject identifier (v2: raw SHA256
 or the raw SHA1 compatibility id; v1: UTF-16LE uppercase hex of the SHA1 + NUL), the member's
@@ -18,40 +19,41 @@ computed the same table) are equal. A file that is not found but whose name matc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
-from cryptography.x509.oid import ExtendedKeyUsageOID
-
-from catalog.asn1.oids import OID_CTL, OID_MS_RFC3161_TIMESTAMP
-from catalog.cms.keys import eku_problem, issued_by, validity_problems
-from catalog.cms.signed_data import (
+from catalog.asn1 import OID_CTL, OID_MS_RFC3161_TIMESTAMP
+from catalog.cms import (
+    REVOCATION_OFF,
     CheckedSignerInfo,
+    Crl,
+    Purpose,
+    TimestampInfo,
+    certificate_names,
     check_signer_info,
+    validate_chain,
+    verify_token,
 )
-from catalog.cms.timestamp import TimestampInfo, verify_token
+from catalog.cms import TrustStatus as TrustStatus
 from catalog.ctl.build import v1_identifier
 from catalog.ctl.read import CatalogEntry, MemberType, ParsedCatalog
 from catalog.errors import CatalogError, CatalogVerificationError
 from catalog.records import FileDigests, FileFailure, HashAlgorithm, HashResult
 
 
-class TrustStatus(enum.Enum):
-    TRUSTED = "trusted"
-    """The chain reaches one of the given roots and every check passed."""
-    UNTRUSTED_ROOT = "untrusted root"
-    """The chain ends at a certificate that is not among the given roots (or none were given)."""
-    INVALID = "invalid"
-    """The chain reaches a root but a certificate is expired, not yet valid or lacks an EKU."""
-
-
 @dataclass(frozen=True, slots=True)
 class SignatureVerdict:
-    """The outcome of checking one catalog signature (the cryptography itself already passed)."""
+    """The outcome of checking a catalog's signature (the cryptography itself already passed).
+
+    A catalog may carry several SignerInfos; each is checked, and the verdict is the worst of them.
+    The fields describe the signer that made the verdict (``signer_index``, 1-based: the first
+    signer whose chain failed, or the first signer when all passed); ``signers`` holds every
+    signer's own verdict in order.
+    """
 
     content_type: str
     signer_subject: str
@@ -67,16 +69,22 @@ class SignatureVerdict:
     checked_at: dt.datetime
     """The time validity was checked at."""
     time_source: str
-    """``timestamp``, ``signingTime`` or ``now``."""
+    """``timestamp``, ``signingTime``, ``now`` or ``now (lifetime signing)``."""
     timestamp: dt.datetime | None = None
     timestamp_authority: str | None = None
+    revocation: str = REVOCATION_OFF
+    """Whether revocation was checked (off unless CRLs are given) and what the CRLs said."""
+    signer_index: int = 1
+    signer_count: int = 1
+    signers: tuple[SignatureVerdict, ...] = ()
+    """Every signer's own verdict (empty inside those per-signer verdicts)."""
 
     @property
     def ok(self) -> bool:
         return self.trust is TrustStatus.TRUSTED
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "ok": self.ok,
             "content_type": self.content_type,
             "signer_subject": self.signer_subject,
@@ -90,42 +98,13 @@ class SignatureVerdict:
             "time_source": self.time_source,
             "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
             "timestamp_authority": self.timestamp_authority,
+            "revocation": self.revocation,
+            "signer_index": self.signer_index,
+            "signer_count": self.signer_count,
         }
-
-
-def _same_cert(a: x509.Certificate, b: x509.Certificate) -> bool:
-    """Same certificate, or the same CA re-issued (same subject and key): both anchor trust."""
-    return a == b or (a.subject == b.subject and a.public_key() == b.public_key())
-
-
-def _build_chain(
-    leaf: x509.Certificate, pool: Sequence[x509.Certificate], roots: Sequence[x509.Certificate]
-) -> tuple[list[x509.Certificate], bool, str | None]:
-    """(path leaf first, reached a root?, why not) using ``pool`` + ``roots`` as candidates."""
-    path = [leaf]
-    current = leaf
-    candidates = [*pool, *roots]
-    while True:
-        if any(_same_cert(current, r) for r in roots):
-            return path, True, None
-        parent = next(
-            (c for c in candidates if not any(c == p for p in path) and issued_by(current, c)),
-            None,
-        )
-        if parent is None:
-            subject = current.subject.rfc4514_string()
-            if current.issuer == current.subject:
-                why = f"untrusted root: {subject!r} is self-signed and not among the given roots"
-            else:
-                why = (
-                    f"untrusted root: the issuer {current.issuer.rfc4514_string()!r} of "
-                    f"{subject!r} is neither embedded nor among the given roots"
-                )
-            if not roots:
-                why += " (no --roots given)"
-            return path, False, why
-        path.append(parent)
-        current = parent
+        if self.signers:
+            doc["signers"] = [s.to_dict() for s in self.signers]
+        return doc
 
 
 def _timestamp(
@@ -139,81 +118,105 @@ def _timestamp(
     return None
 
 
+def _check_signer(
+    catalog: ParsedCatalog,
+    index: int,
+    source: str,
+    roots: Sequence[bytes],
+    now: dt.datetime | None,
+    crls: Sequence[Crl] | None,
+) -> SignatureVerdict:
+    count = len(catalog.signer_infos)
+    where = source if count == 1 else f"{source} (signer {index} of {count})"
+    checked = check_signer_info(
+        catalog.signer_infos[index - 1], catalog.ctl_contents, catalog.certificates, where
+    )
+    if checked.content_type != OID_CTL:
+        raise CatalogVerificationError(
+            f"{where}: the signed contentType is {checked.content_type}, not the catalog's "
+            f"{OID_CTL}; the signature belongs to other content"
+        )
+    problems: list[str] = []
+    stamp: TimestampInfo | None = None
+    try:
+        stamp = _timestamp(checked, catalog.certificates, where)
+    except CatalogError as exc:
+        problems.append(f"timestamp: {exc}")
+    clock = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    when: dt.datetime
+    if stamp is not None:
+        when, time_source = stamp.gen_time, "timestamp"
+        tsa = validate_chain(
+            stamp.tsa_certificate,
+            catalog.certificates,
+            roots,
+            stamp.gen_time,
+            Purpose.TIME_STAMPING,
+            crls,
+        )
+        problems += [f"timestamp authority chain: {p}" for p in tsa.problems]
+    elif checked.signing_time is not None:
+        when, time_source = checked.signing_time, "signingTime"
+    else:
+        when, time_source = clock, "now"
+    leaf = certificate_names(checked.certificate)
+    if leaf.lifetime_signing and time_source != "now":
+        # Windows: a lifetimeSigning certificate's signatures expire with it, timestamp or not.
+        when, time_source = clock, "now (lifetime signing)"
+    when = when.astimezone(dt.UTC)
+    verdict = validate_chain(
+        checked.certificate, catalog.certificates, roots, when, Purpose.CODE_SIGNING, crls
+    )
+    trust = verdict.trust
+    if trust is TrustStatus.TRUSTED and problems:
+        trust = TrustStatus.INVALID
+    return SignatureVerdict(
+        content_type=checked.content_type,
+        signer_subject=leaf.subject,
+        signer_issuer=leaf.issuer,
+        digest_algorithm=checked.digest_algorithm,
+        message_digest=checked.message_digest.hex().upper(),
+        chain=verdict.chain,
+        trust=trust,
+        problems=(*verdict.problems, *problems),
+        checked_at=when,
+        time_source=time_source,
+        timestamp=None if stamp is None else stamp.gen_time,
+        timestamp_authority=None if stamp is None else stamp.tsa_subject,
+        revocation=verdict.revocation,
+        signer_index=index,
+        signer_count=count,
+    )
+
+
+_RANK = {TrustStatus.TRUSTED: 0, TrustStatus.UNTRUSTED_ROOT: 1, TrustStatus.INVALID: 2}
+
+
 def verify_signature(
     catalog: ParsedCatalog,
     source: str,
     roots: Sequence[bytes] = (),
     now: dt.datetime | None = None,
+    crls: Sequence[Crl] | None = None,
 ) -> SignatureVerdict:
-    """Check the catalog's (first) signature; ``CatalogVerificationError`` when it is bad.
+    """Check every signature of the catalog; ``CatalogVerificationError`` when one is bad.
 
-    ``roots``: DER certificates trusted as anchors. ``now``: the clock when the signature carries
-    neither a timestamp nor a signingTime (default: the current time).
+    ``roots``: DER certificates trusted as anchors. ``now``: the clock when a signature carries
+    neither a timestamp nor a signingTime (default: the current time). ``crls``: check revocation
+    against these CRLs (None: revocation is not checked, and the verdict says so).
+    The verdict is the worst signer's (as osslsigncode and ``openssl cms -verify``, which require
+    every signer to verify); it names which signer made it.
     """
     if not catalog.signer_infos:
         raise CatalogVerificationError(
             f"{source}: the catalog is not signed (no SignerInfo); sign it with `inspector sign`"
         )
-    checked = check_signer_info(
-        catalog.signer_infos[0], catalog.ctl_contents, catalog.certificates, source
-    )
-    if checked.content_type != OID_CTL:
-        raise CatalogVerificationError(
-            f"{source}: the signed contentType is {checked.content_type}, not the catalog's "
-            f"{OID_CTL}; the signature belongs to other content"
-        )
-    leaf = x509.load_der_x509_certificate(checked.certificate)
-    pool: list[x509.Certificate] = []
-    for der in catalog.certificates:
-        try:
-            pool.append(x509.load_der_x509_certificate(der))
-        except ValueError:
-            continue
-    anchors = [x509.load_der_x509_certificate(r) for r in roots]
-    problems: list[str] = []
-    stamp: TimestampInfo | None = None
-    try:
-        stamp = _timestamp(checked, catalog.certificates, source)
-    except CatalogError as exc:
-        problems.append(f"timestamp: {exc}")
-    when: dt.datetime
-    if stamp is not None:
-        when, time_source = stamp.gen_time, "timestamp"
-        tsa = x509.load_der_x509_certificate(stamp.tsa_certificate)
-        _, tsa_trusted, why = _build_chain(tsa, pool, anchors)
-        if not tsa_trusted:
-            problems.append(f"timestamp authority chain: {why}")
-    elif checked.signing_time is not None:
-        when, time_source = checked.signing_time, "signingTime"
-    else:
-        when, time_source = (now or dt.datetime.now(dt.UTC)), "now"
-    when = when.astimezone(dt.UTC)
-    path, reached, why = _build_chain(leaf, pool, anchors)
-    problems += validity_problems(path, when)
-    eku = eku_problem(leaf, ExtendedKeyUsageOID.CODE_SIGNING)
-    if eku is not None:
-        problems.append(f"signer {leaf.subject.rfc4514_string()!r} {eku}")
-    if not reached:
-        trust = TrustStatus.UNTRUSTED_ROOT
-        problems.insert(0, why or "untrusted root")
-    elif problems:
-        trust = TrustStatus.INVALID
-    else:
-        trust = TrustStatus.TRUSTED
-    return SignatureVerdict(
-        content_type=checked.content_type,
-        signer_subject=leaf.subject.rfc4514_string(),
-        signer_issuer=leaf.issuer.rfc4514_string(),
-        digest_algorithm=checked.digest_algorithm,
-        message_digest=checked.message_digest.hex().upper(),
-        chain=tuple(c.subject.rfc4514_string() for c in path),
-        trust=trust,
-        problems=tuple(problems),
-        checked_at=when,
-        time_source=time_source,
-        timestamp=None if stamp is None else stamp.gen_time,
-        timestamp_authority=None if stamp is None else stamp.tsa_subject,
-    )
+    verdicts = [
+        _check_signer(catalog, i, source, roots, now, crls)
+        for i in range(1, len(catalog.signer_infos) + 1)
+    ]
+    worst = max(verdicts, key=lambda v: (_RANK[v.trust], -v.signer_index))
+    return dataclasses.replace(worst, signers=tuple(verdicts))
 
 
 # --- membership ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 from catalog.errors import CatalogEnvironmentError, CatalogInputError
 from catalog.fleet.executors import BatchFn, default_workers
-from catalog.pe.hashing import HashOptions
+from catalog.pe import HashOptions
 from catalog.records import HashResult
 
 LOCAL_PREFIX = "local"

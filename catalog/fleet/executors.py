@@ -23,8 +23,8 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Protocol
 
-from catalog.cache import HashCache, StatKey, options_key
-from catalog.pe.hashing import HashOptions, HashProgress, hash_one, iter_files
+from catalog.fleet.cache import HashCache, StatKey, options_key
+from catalog.pe import HashOptions, HashProgress, hash_one, iter_files
 from catalog.records import FileDigests, FileFailure, HashResult
 
 BATCH_FILES = 32

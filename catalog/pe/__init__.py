@@ -1,1 +1,34 @@
-"""pe"""
+"""PE files: layout, Authenticode/flat digests and page hashes, version metadata, embedded
+signatures (formats.md 2-3). The one reader of files. May import ``catalog.asn1``."""
+
+from __future__ import annotations
+
+from catalog.pe.hashing import (
+    SMALL_FILE_LIMIT,
+    HashOptions,
+    HashProgress,
+    hash_file,
+    hash_one,
+    hash_paths,
+    iter_files,
+)
+from catalog.pe.layout import (
+    IncompleteHeadersError,
+    NonConformantPeError,
+    NotAPeError,
+    parse_pe_layout,
+)
+
+__all__ = [
+    "SMALL_FILE_LIMIT",
+    "HashOptions",
+    "HashProgress",
+    "IncompleteHeadersError",
+    "NonConformantPeError",
+    "NotAPeError",
+    "hash_file",
+    "hash_one",
+    "hash_paths",
+    "iter_files",
+    "parse_pe_layout",
+]

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import struct
 
-from catalog.asn1 import oids
-from catalog.asn1 import schemas as asn1
-from catalog.asn1.der import TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET, children, oid_of, read_tlv
+from catalog.asn1 import (
+    TAG_OCTET_STRING,
+    TAG_SEQUENCE,
+    TAG_SET,
+    Tlv,
+    children,
+    oid_of,
+    oids,
+    read_tlv,
+)
 from catalog.errors import CatalogInputError
 from catalog.records import EmbeddedSignature, HashAlgorithm, PageHashTable
 
@@ -57,31 +64,47 @@ def decode_signed_data(der: bytes) -> EmbeddedSignature:
     if len(encap) != 2 or oid_of(view, encap[0], "inner contentType") != oids.OID_SPC_INDIRECT_DATA:
         raise CatalogInputError("signed content is not SpcIndirectDataContent")
     (inner,) = children(view, encap[1], 0xA0, "inner content")
-    try:
-        indirect = asn1.SpcIndirectDataContent.load(bytes(view[inner.start : inner.end]))
-        digest_info = indirect["message_digest"]
-        oid = digest_info["digest_algorithm"]["algorithm"].dotted
-        digest = bytes(digest_info["digest"].contents)
-        pages = _page_hashes(indirect)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CatalogInputError(f"SpcIndirectDataContent does not decode: {exc}") from exc
+    # SpcIndirectDataContent ::= SEQUENCE { data SpcAttributeTypeAndOptionalValue,
+    #                                       messageDigest DigestInfo }
+    indirect = children(view, inner, TAG_SEQUENCE, "SpcIndirectDataContent")
+    if len(indirect) != 2:
+        raise CatalogInputError("SpcIndirectDataContent does not hold data and messageDigest")
+    data_field, digest_info = indirect
+    digest_parts = children(view, digest_info, TAG_SEQUENCE, "DigestInfo")
+    if len(digest_parts) != 2 or digest_parts[1].tag != TAG_OCTET_STRING:
+        raise CatalogInputError("SpcIndirectDataContent DigestInfo is not {algorithm, digest}")
+    algorithm, digest_tlv = digest_parts
+    algorithm_parts = children(view, algorithm, TAG_SEQUENCE, "digestAlgorithm")
+    if not algorithm_parts:
+        raise CatalogInputError("SpcIndirectDataContent digestAlgorithm is empty")
+    oid = oid_of(view, algorithm_parts[0], "digest algorithm")
+    digest = bytes(view[digest_tlv.content_start : digest_tlv.end])
+    pages = _page_hashes(view, data_field)
     return EmbeddedSignature(oids.DIGEST_NAMES.get(oid, oid), digest, pages)
 
 
-def _page_hashes(indirect: asn1.SpcIndirectDataContent) -> PageHashTable | None:
-    data = indirect["data"]
-    if data["type"].dotted != oids.OID_SPC_PE_IMAGE_DATA:
+def _page_hashes(view: memoryview, data_field: Tlv) -> PageHashTable | None:
+    """The page-hash table of SpcPeImageData's serialized moniker, if it carries one."""
+    # SpcAttributeTypeAndOptionalValue ::= SEQUENCE { type OID, value ANY OPTIONAL }
+    parts = children(view, data_field, TAG_SEQUENCE, "SpcAttributeTypeAndOptionalValue")
+    if len(parts) < 2 or oid_of(view, parts[0], "data type") != oids.OID_SPC_PE_IMAGE_DATA:
         return None
-    image = data["value"].parsed if hasattr(data["value"], "parsed") else data["value"]
-    link = image["file"]
-    if link.native is None or link.chosen.__class__.__name__ == "Void":
+    # SpcPeImageData ::= SEQUENCE { flags BIT STRING, file [0] EXPLICIT SpcLink OPTIONAL }
+    image = children(view, parts[1], TAG_SEQUENCE, "SpcPeImageData")
+    file_link = [t for t in image if t.tag == 0xA0]
+    if not file_link:
         return None
-    if link.name != "moniker":
+    links = children(view, file_link[0], 0xA0, "SpcPeImageData file")
+    # SpcLink ::= CHOICE { url [0], moniker [1] IMPLICIT SpcSerializedObject, file [2] }
+    if len(links) != 1 or links[0].tag != 0xA1:
         return None
-    moniker = link.chosen
-    if bytes(moniker["class_id"].contents) != oids.SPC_PAGE_HASH_CLASS_ID:
+    object_fields = children(view, links[0], 0xA1, "SpcSerializedObject")
+    if len(object_fields) != 2 or any(t.tag != TAG_OCTET_STRING for t in object_fields):
+        raise CatalogInputError("SpcSerializedObject is not two OCTET STRINGs")
+    class_id, serialized_tlv = object_fields
+    if bytes(view[class_id.content_start : class_id.end]) != oids.SPC_PAGE_HASH_CLASS_ID:
         return None
-    serialized = bytes(moniker["serialized_data"].contents)
+    serialized = bytes(view[serialized_tlv.content_start : serialized_tlv.end])
     view = memoryview(serialized)
     root = read_tlv(view, 0)
     for attribute in children(view, root, TAG_SET, "page-hash SET"):

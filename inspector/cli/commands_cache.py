@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from catalog.cache import CacheStats
+from catalog.fleet import CacheStats
 from inspector.pipeline.fleet import cache_prune, cache_stats
 
 cache_app = typer.Typer(help="Inspect and prune the incremental hash cache.", no_args_is_help=True)

@@ -14,8 +14,7 @@ from typing import Any
 
 import typer
 
-from catalog.ctl.build import FLAG_BASE64
-from catalog.ctl.read import CatalogEntry, display_value
+from catalog.ctl import FLAG_BASE64, CatalogEntry, display_value
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
 from inspector.cli.options import CACHE_HELP, DASK_HELP, fleet_options, parse_iso_time

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from catalog.ctl.compare import AttributeChange, CatalogDiff
+from catalog.ctl import AttributeChange, CatalogDiff
 from inspector.cli.groups import catalog_app
 from inspector.pipeline.compare import diff_files, merge_files
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from catalog.pe.hashing import HashOptions
-from catalog.records import ALL_ALGORITHMS, FileDigests, FileKind, HashAlgorithm
+from catalog import ALL_ALGORITHMS, FileDigests, FileKind, HashAlgorithm
+from catalog.pe import HashOptions
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.options import CACHE_HELP, DASK_HELP, fleet_options
 from inspector.cli.progress import FileProgress

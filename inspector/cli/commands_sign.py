@@ -14,10 +14,9 @@ from pathlib import Path
 
 import typer
 
-from catalog.asn1.x509 import TbsHash
-from catalog.cms.keys import PasswordRequiredError, SigningIdentity
-from catalog.cms.signed_data import SignOptions
-from catalog.ctl.verify import MemberStatus
+from catalog.asn1 import TbsHash
+from catalog.cms import PasswordRequiredError, SigningIdentity, SignOptions
+from catalog.ctl import MemberStatus
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
 from inspector.cli.options import parse_iso_time
@@ -143,6 +142,12 @@ def verify_command(
     roots: list[Path] | None = typer.Option(  # noqa: B008
         None, "--roots", help="Trusted root certificate(s), PEM/DER; repeatable."
     ),
+    crls: list[Path] | None = typer.Option(  # noqa: B008
+        None,
+        "--crl",
+        help="Check revocation against this CRL file (PEM/DER); repeatable. Without it "
+        "revocation is not checked.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document for machines."),
     workers: int = typer.Option(0, "--workers", "-j", help="Hashing threads; 0: one per core."),
     progress: bool | None = typer.Option(
@@ -156,7 +161,12 @@ def verify_command(
     """
     with FileProgress("hashing", progress) as bar:
         report = verify_catalog(
-            catalog, files or [], roots=roots or [], workers=workers or None, progress=bar
+            catalog,
+            files or [],
+            roots=roots or [],
+            workers=workers or None,
+            progress=bar,
+            crls=crls or None,
         )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
@@ -178,7 +188,14 @@ def render_verify(report: VerifyReport) -> str:
             f"  chain     : {' <- '.join(sig.chain[::-1])}",
             f"  trust     : {sig.trust.value} (checked at {sig.checked_at:%Y-%m-%d %H:%M:%S}Z "
             f"from {sig.time_source})",
+            f"  revocation: {sig.revocation}",
         ]
+        if sig.signer_count > 1:
+            states = ", ".join(f"#{s.signer_index} {s.trust.value}" for s in sig.signers)
+            lines.append(
+                f"  signers   : {sig.signer_count} ({states}); verdict by signer "
+                f"#{sig.signer_index} of {sig.signer_count}"
+            )
         if sig.timestamp is not None:
             lines.append(
                 f"  timestamp : {sig.timestamp:%Y-%m-%d %H:%M:%S}Z by {sig.timestamp_authority}"

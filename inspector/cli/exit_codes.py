@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from catalog.errors import (
+from catalog import (
     CatalogEnvironmentError,
     CatalogError,
     CatalogInputError,

@@ -16,7 +16,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from catalog.records import FileFailure, HashResult
+from catalog import FileFailure, HashResult
 
 THRESHOLD_FILES = 5
 """Fewer files than this never get a bar: it would flash and vanish."""

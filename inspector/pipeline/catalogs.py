@@ -38,12 +38,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.asn1.oids import SIP_GUID_PE
-from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
-from catalog.ctl.read import ParsedCatalog, SignerSummary, parse_catalog, signer_summaries
-from catalog.errors import CatalogError, CatalogInputError
-from catalog.pe.hashing import HashOptions, HashProgress, iter_files
-from catalog.records import FileDigests, FileFailure, FileKind, HashAlgorithm
+from catalog import (
+    CatalogError,
+    CatalogInputError,
+    FileDigests,
+    FileFailure,
+    FileKind,
+    HashAlgorithm,
+)
+from catalog.asn1 import SIP_GUID_PE
+from catalog.ctl import (
+    CatalogMember,
+    CatalogSpec,
+    MemberKind,
+    NameValue,
+    ParsedCatalog,
+    SignerSummary,
+    build_catalog,
+    parse_catalog,
+    signer_summaries,
+)
+from catalog.pe import HashOptions, HashProgress, iter_files
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
 from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfAttribute, CdfMember

@@ -10,10 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.ctl.compare import CatalogDiff, MergeResult, diff_catalogs, merge_catalogs
-from catalog.ctl.read import ParsedCatalog, parse_catalog
-from catalog.errors import CatalogInputError
-from catalog.records import HashAlgorithm, file_digests_from_dict
+from catalog import CatalogInputError, HashAlgorithm, file_digests_from_dict
+from catalog.ctl import (
+    CatalogDiff,
+    MergeResult,
+    ParsedCatalog,
+    diff_catalogs,
+    merge_catalogs,
+    parse_catalog,
+)
 from inspector.pipeline.files import read_input, write_atomically
 from inspector.pipeline.tracing import TraceOutputs
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
-from catalog.errors import CatalogInputError
+from catalog import CatalogInputError
+from catalog.ctl import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
 from cdf.builder import DEFAULT_OS_ATTRIBUTE, FILE_ATTRIBUTE_FLAGS
 from inspector.pipeline.catalogs import resolve_time
 from inspector.pipeline.files import write_atomically

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from catalog.errors import CatalogEnvironmentError, CatalogInputError
+from catalog import CatalogEnvironmentError, CatalogInputError
 
 
 def read_input(path: Path, what: str) -> bytes:

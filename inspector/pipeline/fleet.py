@@ -8,10 +8,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.cache import CacheStats, HashCache
-from catalog.fleet.executors import BATCH_FILES, BatchExecutor, LocalExecutor, hash_many
-from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
-from catalog.records import HashResult
+from catalog import HashResult
+from catalog.fleet import (
+    BATCH_FILES,
+    BatchExecutor,
+    CacheStats,
+    HashCache,
+    LocalExecutor,
+    dask_executor,
+    hash_many,
+)
+from catalog.pe import HashOptions, HashProgress, hash_paths
 
 DASK_BATCH_FILES = 128
 """Larger batches on a cluster: a task round trip through the scheduler costs far more than a
@@ -33,9 +40,7 @@ class FleetOptions:
 def make_executor(dask: str | None, workers: int | None) -> BatchExecutor:
     if dask is None:
         return LocalExecutor(workers)
-    from catalog.fleet.dask import DaskExecutor  # Dask is an optional extra
-
-    return DaskExecutor(dask)
+    return dask_executor(dask)
 
 
 def hash_stream(

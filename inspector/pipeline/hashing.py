@@ -6,8 +6,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalog.pe.hashing import HashOptions, HashProgress
-from catalog.records import FileDigests, FileFailure
+from catalog import FileDigests, FileFailure
+from catalog.pe import HashOptions, HashProgress
 from inspector.pipeline.fleet import FleetOptions, hash_stream
 
 

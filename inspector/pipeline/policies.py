@@ -13,10 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from catalog.cms.keys import SigningIdentity, preflight
-from catalog.errors import CatalogInputError
-from catalog.pe.hashing import HashOptions, hash_paths
-from catalog.records import FileFailure
+from catalog import CatalogInputError, FileFailure
+from catalog.cms import SigningIdentity, preflight
+from catalog.pe import HashOptions, hash_paths
 from inspector.pipeline.files import read_input, write_atomically
 from policy import (
     BY_NAME,

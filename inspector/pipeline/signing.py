@@ -13,24 +13,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.asn1.oids import OID_CTL
-from catalog.asn1.x509 import TbsHash, certificates_in, tbs_hash_of
-from catalog.cms.keys import SigningIdentity, identity_from_pem, identity_from_pfx, preflight
-from catalog.cms.signed_data import (
+from catalog import CatalogError, CatalogInputError
+from catalog.asn1 import OID_CTL, TbsHash, certificates_in, tbs_hash_of
+from catalog.cms import (
+    Crl,
+    Rfc3161Timestamper,
+    SigningIdentity,
     SignOptions,
+    Transport,
+    http_transport,
+    identity_from_pem,
+    identity_from_pfx,
+    load_crls,
     parse_signed_data,
+    preflight,
     resign,
 )
-from catalog.cms.timestamp import Rfc3161Timestamper, Transport, http_transport
-from catalog.ctl.read import ctl_subject_count, parse_catalog
-from catalog.ctl.verify import (
+from catalog.ctl import (
     MembershipVerdict,
     SignatureVerdict,
     check_members,
+    ctl_subject_count,
+    parse_catalog,
     verify_signature,
 )
-from catalog.errors import CatalogError, CatalogInputError
-from catalog.pe.hashing import HashOptions, HashProgress, hash_paths
+from catalog.pe import HashOptions, HashProgress, hash_paths
 from inspector.pipeline.files import read_input, write_atomically
 
 SCHEMA_VERSION = 1
@@ -196,6 +203,13 @@ def load_roots(paths: Sequence[Path]) -> list[bytes]:
     return roots
 
 
+def load_crl_files(paths: Sequence[Path]) -> list[Crl]:
+    crls: list[Crl] = []
+    for path in paths:
+        crls += load_crls(read_input(path, "CRL"), str(path))
+    return crls
+
+
 def verify_catalog(
     catalog: Path,
     files: Sequence[Path] = (),
@@ -204,19 +218,22 @@ def verify_catalog(
     now: dt.datetime | None = None,
     workers: int | None = None,
     progress: HashProgress | None = None,
+    crls: Sequence[Path] | None = None,
 ) -> VerifyReport:
     """Check the catalog's signature and chain, then which of ``files`` (folders expand) it covers.
 
     A catalog that is not a catalog raises ``CatalogInputError``; a bad signature is reported in
-    ``signature_error`` so that membership is still listed.
+    ``signature_error`` so that membership is still listed. ``crls``: CRL files to check
+    revocation against (None: revocation is not checked, and the verdict says so).
     """
     data = read_input(catalog, "catalog")
     parsed = parse_catalog(data, str(catalog))
     anchors = load_roots(roots)
+    revocation_lists = None if crls is None else load_crl_files(crls)
     verdict: SignatureVerdict | None = None
     error: str | None = None
     try:
-        verdict = verify_signature(parsed, str(catalog), anchors, now)
+        verdict = verify_signature(parsed, str(catalog), anchors, now, revocation_lists)
     except CatalogError as exc:
         error = str(exc)
     members: list[MembershipVerdict] = []

@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.cms.keys import SigningIdentity
-from catalog.ctl.build import CatalogMember as CtlMember
-from catalog.ctl.build import CatalogSpec, build_catalog
-from catalog.pe.hashing import HashOptions, hash_file
-from catalog.records import FileDigests, FileFailure, file_digests_from_dict
+from catalog import FileDigests, FileFailure, file_digests_from_dict
+from catalog.cms import SigningIdentity
+from catalog.ctl import CatalogMember as CtlMember
+from catalog.ctl import CatalogSpec, build_catalog
+from catalog.pe import HashOptions, hash_file
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
 from inspector.pipeline.catalogs import catalog_attributes, catalog_member, catalog_time

@@ -1,4 +1,4 @@
-"""The incremental hash cache (catalog/cache.py) with the fleet driver, on a real SQLite file.
+"""The incremental hash cache (catalog/fleet/cache.py) with the fleet driver, on a real SQLite file.
 
 Oracles: sha256sum of the files (flat SHA256 of non-PE files); which paths the batch function
 was actually asked to read.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.cache import HashCache, StatKey
 from catalog.errors import CatalogInputError
+from catalog.fleet.cache import HashCache, StatKey
 from catalog.fleet.executors import SerialExecutor, hash_batch, hash_many
 from catalog.pe.hashing import HashOptions
 from catalog.records import FileDigests, HashAlgorithm, HashResult

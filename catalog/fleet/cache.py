@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import CatalogEnvironmentError, CatalogInputError
-from catalog.pe.hashing import HashOptions
+from catalog.pe import HashOptions
 from catalog.records import FileDigests, file_digests_from_dict
 
 SCHEMA_VERSION = 1
