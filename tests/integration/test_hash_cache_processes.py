@@ -72,3 +72,11 @@ def test_two_processes_write_one_cache_then_an_edit_is_noticed(tmp_path: Path) -
     got = {k: v.lower() for k, v in _flat(json.loads(out)).items()}
     assert got[str(target)] == _sha256sum(target)
     assert got[str(target)] != oracle[str(target)]
+
+    (tree / "f000.bin").unlink()
+    prune = _inspector("cache", "prune", str(cache), "--json")
+    out, err = prune.communicate(timeout=120)
+    assert prune.returncode == 0, err
+    pruned = json.loads(out)
+    assert pruned["dropped"] == 2  # the deleted file, and the edited one's stale entry
+    assert pruned["entries"] == 298

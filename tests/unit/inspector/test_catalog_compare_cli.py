@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,22 @@ def test_scan_previous_reports_what_an_update_changed(
     assert code == 0
     assert "changes since the previous catalog:" in text
     assert "1 added, 1 removed, 1 changed, 1 unchanged" in text
+
+
+def test_scan_with_a_cache_writes_the_same_catalog_from_cached_digests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    for name in ("hello32.exe", "hello64.exe", "version32.dll"):
+        shutil.copy(FIXTURES / "pe" / name, app / name)
+    time.sleep(2.1)  # older than the cache's racy window: digests are stored
+    cache = tmp_path / "hashes.db"
+    plain, first, second = (tmp_path / f"{n}.cat" for n in ("plain", "first", "second"))
+    assert run_cli(capsys, "scan", str(app), "-name", str(plain))[0] == 0
+    for out in (first, second):
+        code, _, err = run_cli(capsys, "scan", str(app), "-name", str(out), "--cache", str(cache))
+        assert code == 0, err
+    code, stats, _ = run_cli(capsys, "cache", "stats", str(cache), "--json")
+    assert json.loads(stats)["entries"] == 3
+    assert first.read_bytes() == plain.read_bytes() == second.read_bytes()
