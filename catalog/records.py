@@ -147,6 +147,9 @@ class FileDigests:
     signature_note: str | None = None
     """Why the embedded signature could not be decoded, when ``signed`` and no ``signature``."""
     metadata: PeMetadata | None = None
+    page_hash_sha1: bytes | None = None
+    """WDAC's "Hash Page" (the header page's digest), also when the full table was not kept."""
+    page_hash_sha256: bytes | None = None
 
     def flat(self, alg: HashAlgorithm) -> bytes | None:
         return self.flat_sha1 if alg is HashAlgorithm.SHA1 else self.flat_sha256
@@ -158,6 +161,9 @@ class FileDigests:
         return self.page_table_sha1 if alg is HashAlgorithm.SHA1 else self.page_table_sha256
 
     def first_page_hash(self, alg: HashAlgorithm) -> bytes | None:
+        value = self.page_hash_sha1 if alg is HashAlgorithm.SHA1 else self.page_hash_sha256
+        if value is not None:
+            return value
         table = self.page_table(alg)
         return None if table is None else table.first_page
 
@@ -184,8 +190,12 @@ class FileDigests:
         computed = self.authenticode(alg)
         return None if computed is None else computed == self.signature.digest
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view: hex digests in uppercase (as Windows prints them)."""
+    def to_dict(self, *, page_tables: bool = True) -> dict[str, Any]:
+        """A JSON-ready view: hex digests in uppercase (as Windows prints them).
+
+        ``page_tables=False`` leaves out the full page-hash tables (the bulk of the output); the
+        first-page values (``page_hash_*``) stay.
+        """
 
         def hx(value: bytes | None) -> str | None:
             return None if value is None else value.hex().upper()
@@ -203,7 +213,7 @@ class FileDigests:
                 "page_hashes": table(self.signature.page_hashes),
                 "matches_file": self.signature_matches(),
             }
-        return {
+        data: dict[str, Any] = {
             "path": self.path,
             "size": self.size,
             "kind": self.kind.value,
@@ -223,6 +233,9 @@ class FileDigests:
             "signature_note": self.signature_note,
             "metadata": None if self.metadata is None else self.metadata.to_dict(),
         }
+        if not page_tables:
+            del data["page_table_sha1"], data["page_table_sha256"]
+        return data
 
 
 def _unhex(value: object) -> bytes | None:
@@ -272,6 +285,8 @@ def file_digests_from_dict(data: Mapping[str, Any]) -> FileDigests:
         signature=signature,
         signature_note=data.get("signature_note"),
         metadata=None if not meta else PeMetadata(**meta),
+        page_hash_sha1=_unhex(data.get("page_hash_sha1")),
+        page_hash_sha256=_unhex(data.get("page_hash_sha256")),
     )
 
 

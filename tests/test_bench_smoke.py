@@ -5,6 +5,7 @@ checks it performs compare our digests with hashlib and LIEF (independent implem
 from __future__ import annotations
 
 import hashlib
+import json
 import zipfile
 from pathlib import Path
 
@@ -138,3 +139,21 @@ def test_catalog_build_bench_runs_end_to_end() -> None:
     assert figures["catalog_bytes"] > figures["unsigned_bytes"]
     assert figures["peak_mib_full"] > 0
     assert "read_s" in figures
+
+
+@pytest.mark.integration
+def test_hash_cli_bench_runs_and_checks_outputs(tmp_path: Path, three_files: list[Path]) -> None:
+    """bench.hash_cli once over tiny workloads: every method runs; the outputs are checked
+    inside (one record per file; flat SHA-256 against hashlib)."""
+    from bench import hash_cli
+
+    saved = tmp_path / "rows.json"
+    args = ["--real", str(three_files[0].parent), "--small", "12", "--repetitions", "1"]
+    assert hash_cli.main([*args, "--json", str(saved)]) == 0
+    rows = [hash_cli.Row(**r) for r in json.loads(saved.read_text())]
+    assert [(r.workload, r.files) for r in rows] == [("real PEs", 2), ("small-12", 12)]
+    for row in rows:
+        assert set(row.seconds) == {"limit", *hash_cli.COMMANDS}
+        # sha-sums on a dozen files may end before the first sample; Python never does
+        assert all(row.peak_rss_mb[m] > 0 for m in hash_cli.COMMANDS if m.startswith("hash"))
+    assert "ratio to the limit" in hash_cli.render(rows)

@@ -12,10 +12,9 @@ from catalog.fleet.executors import (
     BatchFn,
     LocalExecutor,
     SerialExecutor,
-    default_workers,
-    hash_batch,
     hash_many,
 )
+from catalog.pe import default_workers, hash_batch
 
 
 def dask_executor(address: str) -> BatchExecutor:

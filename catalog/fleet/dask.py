@@ -17,8 +17,8 @@ from itertools import islice
 from typing import Any
 
 from catalog.errors import CatalogEnvironmentError, CatalogInputError
-from catalog.fleet.executors import BatchFn, default_workers
-from catalog.pe import HashOptions
+from catalog.fleet.executors import BatchFn
+from catalog.pe import HashOptions, default_workers
 from catalog.records import HashResult
 
 LOCAL_PREFIX = "local"

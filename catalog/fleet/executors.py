@@ -15,27 +15,26 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Protocol
 
 from catalog.fleet.cache import HashCache, StatKey, options_key
-from catalog.pe import HashOptions, HashProgress, hash_one, iter_files
+from catalog.pe import (
+    HashOptions,
+    HashProgress,
+    default_workers,
+    hash_batch,
+    iter_files,
+    run_ordered,
+)
 from catalog.records import FileDigests, FileFailure, HashResult
 
 BATCH_FILES = 32
 """Paths per batch: enough to amortise a round trip to a worker, small enough to balance."""
 
 BatchFn = Callable[[Sequence[str], HashOptions], list[HashResult]]
-
-
-def hash_batch(paths: Sequence[str], options: HashOptions) -> list[HashResult]:
-    """One record per path, in order; every per-file problem is a ``FileFailure`` record."""
-    return [hash_one(p, options) for p in paths]
 
 
 class BatchExecutor(Protocol):
@@ -49,13 +48,6 @@ class BatchExecutor(Protocol):
     ) -> Iterator[list[HashResult]]: ...
 
     def close(self) -> None: ...
-
-
-def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class SerialExecutor:
@@ -76,52 +68,43 @@ class SerialExecutor:
 
 
 class LocalExecutor:
-    """Worker processes on this machine (fork server: no fork of a threaded parent). A pool that
-    breaks (a worker killed) is replaced and the unfinished batches run again."""
+    """Worker processes on this machine: the hasher's own ordered pool (``catalog.pe``: fork
+    server, a broken pool replaced by threads and its unfinished batches run again)."""
 
     def __init__(self, workers: int | None = None) -> None:
         self._workers = workers or default_workers()
-        self._pool: ProcessPoolExecutor | None = None
 
     @property
     def workers(self) -> int:
         return self._workers
 
-    def _get_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            method = "forkserver" if "forkserver" in get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=get_context(method))
-        return self._pool
-
     def map_ordered(
         self, fn: BatchFn, batches: Iterable[list[str]], options: HashOptions
     ) -> Iterator[list[HashResult]]:
-        pending: deque[tuple[list[str], Future[list[HashResult]] | None]] = deque()
-        source = iter(batches)
-        window = 2 * self._workers
-        while True:
-            for batch in islice(source, window - len(pending)):
-                future = self._get_pool().submit(fn, batch, options) if batch else None
-                pending.append((batch, future))
-            if not pending:
-                return
-            batch, future = pending.popleft()
-            if future is None:
-                yield []
-                continue
-            try:
-                yield future.result()
-            except BrokenProcessPool:
-                self._pool = None
-                yield fn(batch, options)
-                pending = deque(
-                    (b, self._get_pool().submit(fn, b, options) if b else None) for b, _ in pending
-                )
+        # Empty batches (every file a cache hit) never reach the pool: an all-hit rescan starts
+        # no worker process at all. ``empties[i]`` counts the empty batches before the i-th one.
+        empties: deque[int] = deque()
+
+        def work() -> Iterator[list[str]]:
+            skipped = 0
+            for batch in batches:
+                if batch:
+                    empties.append(skipped)
+                    skipped = 0
+                    yield batch
+                else:
+                    skipped += 1
+            empties.append(skipped)
+
+        for _batch, results in run_ordered(
+            fn, work(), options, workers=self._workers, processes=True
+        ):
+            yield from [[]] * empties.popleft()
+            yield results
+        yield from [[]] * (empties.popleft() if empties else 0)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        pass  # run_ordered shuts its pool down when the stream ends
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ from catalog.pe.hashing import (
     SMALL_FILE_LIMIT,
     HashOptions,
     HashProgress,
+    hash_batch,
     hash_file,
     hash_one,
     hash_paths,
@@ -18,6 +19,7 @@ from catalog.pe.layout import (
     NotAPeError,
     parse_pe_layout,
 )
+from catalog.pe.pool import default_workers, run_ordered
 
 __all__ = [
     "SMALL_FILE_LIMIT",
@@ -26,9 +28,12 @@ __all__ = [
     "IncompleteHeadersError",
     "NonConformantPeError",
     "NotAPeError",
+    "default_workers",
+    "hash_batch",
     "hash_file",
     "hash_one",
     "hash_paths",
     "iter_files",
     "parse_pe_layout",
+    "run_ordered",
 ]

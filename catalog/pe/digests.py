@@ -39,6 +39,8 @@ class DigestResults:
     authenticode: dict[HashAlgorithm, bytes]
     page_tables: dict[HashAlgorithm, PageHashTable]
     certificate_table: bytes | None
+    first_pages: dict[HashAlgorithm, bytes]
+    """The header page's digest (WDAC's "Hash Page"), also without full page tables."""
 
 
 class _Feed:
@@ -74,8 +76,9 @@ class _PageRun:
 class DigestSession:
     """Consumes one file's bytes, in order, and produces every digest requested.
 
-    ``layout`` is None for files hashed flat. ``page_hashes`` asks for page tables (ignored when the
-    layout reports a page-hash problem). ``keep_certificate_table`` copies the certificate table
+    ``layout`` is None for files hashed flat. ``page_hashes`` asks for the header page's digest
+    and, with ``page_tables``, the whole page-hash table (both ignored when the layout reports a
+    page-hash problem). ``keep_certificate_table`` copies the certificate table
     (at most ``certificate_table_limit`` bytes) for signature decoding.
     """
 
@@ -86,6 +89,7 @@ class DigestSession:
         layout: PeLayout | None = None,
         *,
         page_hashes: bool = True,
+        page_tables: bool = True,
         keep_certificate_table: bool = True,
         certificate_table_limit: int = 16 << 20,
         flat: bool = True,
@@ -104,6 +108,7 @@ class DigestSession:
         self._certificate: bytearray | None = None
         self._runs: list[_PageRun] = []
         self._page_digests: list[list[bytes]] = []
+        self._page_tables = page_tables
         if layout is not None:
             self._image = [make() for make in new]
             image_updates: list[Update] = [h.update for h in self._image]
@@ -113,7 +118,7 @@ class DigestSession:
                 page_updates: list[Update] = [h.update for h in self._header_page]
                 static.extend(_Feed(s, e, page_updates) for s, e in layout.header_page_ranges())
                 index = 0
-                for start, length in layout.page_runs():
+                for start, length in layout.page_runs() if page_tables else ():
                     self._runs.append(_PageRun(start, length, index))
                     index += self._runs[-1].count
                 self._page_digests = [[b""] * index for _ in self._algorithms]
@@ -223,6 +228,7 @@ class DigestSession:
         flat = {alg: h.digest() for alg, h in zip(algs, self._flat, strict=False)}
         authenticode: dict[HashAlgorithm, bytes] = {}
         tables: dict[HashAlgorithm, PageHashTable] = {}
+        first_pages: dict[HashAlgorithm, bytes] = {}
         layout = self._layout
         if layout is not None:
             padding = _ZEROS[: layout.image_padding]
@@ -230,23 +236,100 @@ class DigestSession:
                 if padding:
                     h.update(padding)
                 authenticode[alg] = h.digest()
-            if self._header_page:
-                tables = self._tables(layout)
+            header_short = _ZEROS[: PAGE_SIZE - layout.size_of_headers]
+            for alg, header in zip(algs, self._header_page, strict=False):
+                header.update(header_short)
+                first_pages[alg] = header.digest()
+            if first_pages and self._page_tables:
+                tables = self._tables(layout, first_pages)
         certificate = None if self._certificate is None else bytes(self._certificate)
-        return DigestResults(flat, authenticode, tables, certificate)
+        return DigestResults(flat, authenticode, tables, certificate, first_pages)
 
-    def _tables(self, layout: PeLayout) -> dict[HashAlgorithm, PageHashTable]:
+    def _tables(
+        self, layout: PeLayout, first_pages: dict[HashAlgorithm, bytes]
+    ) -> dict[HashAlgorithm, PageHashTable]:
         offsets = [
             start + k for start, length in layout.page_runs() for k in range(0, length, PAGE_SIZE)
         ]
         end = layout.page_table_end()
-        header_short = _ZEROS[: PAGE_SIZE - layout.size_of_headers]
         tables: dict[HashAlgorithm, PageHashTable] = {}
-        for alg, header, column in zip(
-            self._algorithms, self._header_page, self._page_digests, strict=True
-        ):
-            header.update(header_short)
-            entries = [(0, header.digest()), *zip(offsets, column, strict=True)]
+        for alg, column in zip(self._algorithms, self._page_digests, strict=True):
+            entries = [(0, first_pages[alg]), *zip(offsets, column, strict=True)]
             entries.append((end, bytes(alg.digest_size)))
             tables[alg] = PageHashTable(alg, tuple(entries))
         return tables
+
+
+def digest_buffer(
+    view: memoryview,
+    algorithms: frozenset[HashAlgorithm],
+    layout: PeLayout | None = None,
+    *,
+    page_hashes: bool = True,
+    page_tables: bool = True,
+    keep_certificate_table: bool = True,
+    certificate_table_limit: int = 16 << 20,
+    flat: bool = True,
+) -> DigestResults:
+    """What a ``DigestSession`` fed ``view`` computes, for a file held whole in memory.
+
+    Each range goes to hashlib in one call, with none of the session's bookkeeping: for the
+    small files that make up most of a Windows image, that bookkeeping costs more than hashing.
+    """
+    algs = tuple(sorted(algorithms, key=lambda a: a.value))
+    news = [_CONSTRUCTORS[alg] for alg in algs]
+    flat_digests: dict[HashAlgorithm, bytes] = {}
+    if flat:
+        flat_digests = {alg: new(view).digest() for alg, new in zip(algs, news, strict=True)}
+    authenticode: dict[HashAlgorithm, bytes] = {}
+    first_pages: dict[HashAlgorithm, bytes] = {}
+    tables: dict[HashAlgorithm, PageHashTable] = {}
+    certificate = None
+    if layout is not None:
+        image_ranges = layout.image_ranges()
+        padding = _ZEROS[: layout.image_padding]
+        paged = page_hashes and layout.page_hash_problem is None
+        header_ranges = layout.header_page_ranges() if paged else ()
+        header_short = _ZEROS[: PAGE_SIZE - layout.size_of_headers] if paged else b""
+        for alg, new in zip(algs, news, strict=True):
+            h = new()
+            for start, end in image_ranges:
+                h.update(view[start:end])
+            if padding:
+                h.update(padding)
+            authenticode[alg] = h.digest()
+            if paged:
+                h = new()
+                for start, end in header_ranges:
+                    h.update(view[start:end])
+                h.update(header_short)
+                first_pages[alg] = h.digest()
+                if page_tables:
+                    tables[alg] = _table(view, layout, alg, new, first_pages[alg])
+        if keep_certificate_table and layout.signed:
+            start = layout.cert_table_offset
+            kept = min(layout.cert_table_size, certificate_table_limit)
+            certificate = bytes(view[start : start + kept])
+    return DigestResults(flat_digests, authenticode, tables, certificate, first_pages)
+
+
+def _table(
+    view: memoryview,
+    layout: PeLayout,
+    alg: HashAlgorithm,
+    new: Callable[..., hashlib._Hash],
+    first_page: bytes,
+) -> PageHashTable:
+    entries: list[tuple[int, bytes]] = [(0, first_page)]
+    for start, length in layout.page_runs():
+        end = start + length
+        for offset in range(start, end, PAGE_SIZE):
+            stop = offset + PAGE_SIZE
+            if stop <= end:
+                entries.append((offset, new(view[offset:stop]).digest()))
+            else:
+                h = new(view[offset:end])
+                h.update(_ZEROS[: stop - end])
+                entries.append((offset, h.digest()))
+    entries.append((layout.page_table_end(), bytes(alg.digest_size)))
+    return PageHashTable(alg, tuple(entries))

@@ -29,10 +29,23 @@ PAGE_SIZE = 4096
 MAX_PE_SIZE = 0xFFFFFFFF
 """PE offsets are 32-bit: a larger file cannot be described, Windows does not image-hash it."""
 
+MAX_PAGE_TABLE_ENTRIES = 1 << 20
+"""Absolute cap on page-table entries: 4 GiB of 4 KiB pages, more than a PE (32-bit offsets) holds.
+
+Windows documents no limit of its own; see ``page_table_entries`` for the tighter per-file cap."""
+
+PAGE_TABLE_OVERLAP_FACTOR = 2
+"""Sections may page the same bytes more than once (overlapping raw data), so a 64 MiB file with 90
+overlapping sections asks for 1.5 M page digests (issue: page-hash amplification). We hash at most
+this many times the file's own page count (plus one partial page per section, the header page and
+the terminator); a file asking for more gets no page hashes, with the reason. Linkers never
+overlap sections, so real files are far below it."""
+
 _PE32 = 0x10B
 _PE32_PLUS = 0x20B
 _SECTION_HEADER_SIZE = 40
 _CERT_DIRECTORY_INDEX = 4
+_RESOURCE_DIRECTORY_INDEX = 2
 _WIN_CERTIFICATE_HEADER = 8
 
 
@@ -73,6 +86,8 @@ class Section:
     name: str
     pointer_to_raw_data: int
     size_of_raw_data: int
+    virtual_address: int = 0
+    virtual_size: int = 0
 
     @property
     def raw_end(self) -> int:
@@ -100,6 +115,9 @@ class PeLayout:
     sections: tuple[Section, ...]
     page_hash_problem: str | None
     """Why no page-hash table can be made for this file (None when it can)."""
+    resource_rva: int = 0
+    """RVA of the resource directory (data directory 2); 0 when there is none."""
+    resource_size: int = 0
 
     @property
     def signed(self) -> bool:
@@ -260,12 +278,19 @@ def parse_pe_layout(data: BytesLike, file_size: int | None = None) -> PeLayout:
             name=name.rstrip(b"\0").decode("latin-1"),
             pointer_to_raw_data=pointer,
             size_of_raw_data=raw_size,
+            virtual_address=virtual_address,
+            virtual_size=virtual_size,
         )
-        for i, (name, raw_size, pointer) in enumerate(
-            struct.unpack_from("<8s8xII", view, section_table + i * _SECTION_HEADER_SIZE)
+        for i, (name, virtual_size, virtual_address, raw_size, pointer) in enumerate(
+            struct.unpack_from("<8sIIII", view, section_table + i * _SECTION_HEADER_SIZE)
             for i in range(number_of_sections)
         )
     )
+    resource_rva, resource_size = 0, 0
+    if rva_count > _RESOURCE_DIRECTORY_INDEX and directories_room > _RESOURCE_DIRECTORY_INDEX:
+        resource_rva, resource_size = struct.unpack_from(
+            "<II", view, directories_at + 8 * _RESOURCE_DIRECTORY_INDEX
+        )
 
     if size > MAX_PE_SIZE:
         raise NonConformantPeError(
@@ -301,9 +326,11 @@ def parse_pe_layout(data: BytesLike, file_size: int | None = None) -> PeLayout:
         cert_table_offset=cert_offset if cert_size else 0,
         cert_table_size=cert_size,
         sections=sections,
-        page_hash_problem=_page_hash_problem(
-            size_of_headers, cert_entry_offset, sections, number_of_sections
+        page_hash_problem=page_hash_problem(
+            size, size_of_headers, cert_entry_offset, sections, number_of_sections
         ),
+        resource_rva=resource_rva,
+        resource_size=resource_size,
     )
 
 
@@ -336,7 +363,21 @@ def _check_certificate_table(
         )
 
 
-def _page_hash_problem(
+def page_table_entries(sections: tuple[Section, ...]) -> int:
+    """Entries a page-hash table would have: header page, every section page, terminator."""
+    return 2 + sum(-(-s.size_of_raw_data // PAGE_SIZE) for s in sections)
+
+
+def page_table_cap(file_size: int, number_of_sections: int) -> int:
+    """The most page-table entries hashed for a file this size (``PAGE_TABLE_OVERLAP_FACTOR``)."""
+    file_pages = -(-file_size // PAGE_SIZE)
+    return min(
+        MAX_PAGE_TABLE_ENTRIES, PAGE_TABLE_OVERLAP_FACTOR * file_pages + number_of_sections + 2
+    )
+
+
+def page_hash_problem(
+    file_size: int,
     size_of_headers: int,
     cert_entry_offset: int,
     sections: tuple[Section, ...],
@@ -355,4 +396,12 @@ def _page_hash_problem(
         )
     if number_of_sections == 0 or not any(s.size_of_raw_data for s in sections):
         return "no section has raw data, so there are no pages to hash"
+    entries = page_table_entries(sections)
+    cap = page_table_cap(file_size, number_of_sections)
+    if entries > cap:
+        return (
+            f"the sections ask for {entries:,} page-table entries, over the cap of {cap:,} for a "
+            f"{file_size:,}-byte file (overlapping sections page the same bytes again and "
+            "again); no page hashes are emitted"
+        )
     return None

@@ -18,12 +18,14 @@ import typer
 from inspector.cli.commands_compare import render_diff
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.options import CACHE_HELP, DASK_HELP, fleet_options
+from inspector.cli.progress import FileProgress
 from inspector.pipeline import tracing
 from inspector.pipeline.compare import Previous, changes_since, read_previous
 from inspector.pipeline.fleet import FleetOptions
 from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
+PROGRESS = "Hashing progress on stderr: files, MB/s, ETA (default: when a terminal)."
 
 
 def _bool(value: str | None, flag: str) -> bool:
@@ -174,6 +176,7 @@ def register(app: typer.Typer) -> None:
             None, "--report", "-report", help="JSON report path (default beside the output)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
         previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
         cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
         dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
@@ -184,7 +187,9 @@ def register(app: typer.Typer) -> None:
             fleet_options(cache, dask),
         )  # fmt: skip
         old = read_previous(previous) if previous is not None else None
-        _render(tracing.stop(root, opts), as_json, old)
+        with FileProgress("hashing", progress) as bar:
+            outputs = tracing.stop(root, opts, progress=bar)
+        _render(outputs, as_json, old)
 
     @app.command(context_settings=CONTEXT)
     def scan(
@@ -200,6 +205,7 @@ def register(app: typer.Typer) -> None:
         listpath: str | None = typer.Option(None, "--listpath", "-listpath", help="List path."),
         report: str | None = typer.Option(None, "--report", "-report", help="JSON report."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
         previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
         cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
         dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
@@ -210,7 +216,9 @@ def register(app: typer.Typer) -> None:
             fleet_options(cache, dask),
         )  # fmt: skip
         old = read_previous(previous) if previous is not None else None
-        _render(tracing.scan(path, opts), as_json, old)
+        with FileProgress("hashing", progress) as bar:
+            outputs = tracing.scan(path, opts, progress=bar)
+        _render(outputs, as_json, old)
 
     @app.command(context_settings=CONTEXT)
     def demo(

@@ -29,7 +29,7 @@ from catalog import FileDigests, FileFailure, file_digests_from_dict
 from catalog.cms import SigningIdentity
 from catalog.ctl import CatalogMember as CtlMember
 from catalog.ctl import CatalogSpec, build_catalog
-from catalog.pe import HashOptions, hash_file
+from catalog.pe import HashOptions, HashProgress, hash_file
 from cdf.builder import build_package_definition
 from cdf.writer import render_bytes
 from inspector.pipeline.catalogs import catalog_attributes, catalog_member, catalog_time
@@ -124,7 +124,6 @@ class OutputOptions:
     list_path: str | None = None
     report_path: str | None = None
     fleet: FleetOptions | None = None
-    """``--cache`` / ``--dask`` for hashing the files at stop."""
 
     def __post_init__(self) -> None:
         if self.out is not None and self.out.lower() not in OUT_KINDS:
@@ -274,13 +273,14 @@ def build_catalog_outputs(
 
 
 def _hash_survivors(
-    manifest: FileManifest, fleet: FleetOptions | None
+    manifest: FileManifest, fleet: FleetOptions | None, progress: HashProgress | None = None
 ) -> tuple[dict[str, Hashes], list[str]]:
     """Hash every catalogable file that exists at stop (all cores, one read per file)."""
     paths = [e.path for e in manifest.entries if e.exists_at_stop and e.catalogable]
     hashes: dict[str, Hashes] = {}
     warnings: list[str] = []
-    for p, result in zip(paths, hash_stream(paths, HASH_OPTIONS, fleet=fleet), strict=True):
+    results = hash_stream(paths, HASH_OPTIONS, progress=progress, fleet=fleet)
+    for p, result in zip(paths, results, strict=True):
         if isinstance(result, FileFailure):
             warnings.append(f"{p}: could not hash at stop: {result.error}")
         else:
@@ -301,7 +301,8 @@ def _report(
     data["warnings"] = [*data["warnings"], *warnings]
     for entry in data["entries"]:
         h = hashes_at_stop.get(entry["path"])
-        entry["hashes_at_stop"] = None if h is None else dict(h)
+        entry["hashes_at_stop"] = None if h is None else _without_tables(h)
+        entry["hashes_at_close"] = [_without_tables(c) for c in entry["hashes_at_close"] or ()]
         closes = entry["hashes_at_close"]
         if h is not None and closes and dict(closes[-1]) != dict(h):
             entry["warnings"].append(
@@ -310,15 +311,21 @@ def _report(
     return data
 
 
+def _without_tables(hashes: Mapping[str, Any]) -> dict[str, Any]:
+    """The report keeps first-page hashes only: whole page tables are most of its size."""
+    return {k: v for k, v in hashes.items() if not k.startswith("page_table_")}
+
+
 def write_outputs(
     manifest: FileManifest,
     opts: OutputOptions,
     *,
     recovered: bool = False,
+    progress: HashProgress | None = None,
 ) -> TraceOutputs:
     """File list, catalog and CDF, then the JSON report (which names them all)."""
     plan = plan_outputs(opts)
-    hashes, warnings = _hash_survivors(manifest, opts.fleet)
+    hashes, warnings = _hash_survivors(manifest, opts.fleet, progress)
     written: list[str] = []
     if plan.listing is not None:
         text = "".join(f"{e.path}\n" for e in manifest.entries)
@@ -348,14 +355,14 @@ def write_outputs(
 
 
 # -- stop / scan ------------------------------------------------------------------------------
-def stop(root: str, opts: OutputOptions) -> TraceOutputs:
+def stop(root: str, opts: OutputOptions, progress: HashProgress | None = None) -> TraceOutputs:
     """Stop (or recover) the session on ``root`` and write its outputs.
 
     The session is discarded only after every output is in place, so a failed write can be
     retried with the same command.
     """
     result = stop_session(normalise_root_arg(root), keep=True)
-    outputs = write_outputs(result.manifest, opts, recovered=result.recovered)
+    outputs = write_outputs(result.manifest, opts, recovered=result.recovered, progress=progress)
     discard_session(result.info)
     return outputs
 
@@ -364,9 +371,10 @@ def scan(
     path: str,
     opts: OutputOptions,
     options: SessionOptions = SessionOptions(),  # noqa: B008 - frozen record
+    progress: HashProgress | None = None,
 ) -> TraceOutputs:
     manifest = scan_tree(normalise_root_arg(path), options)
-    return write_outputs(manifest, opts)
+    return write_outputs(manifest, opts, progress=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

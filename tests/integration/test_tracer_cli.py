@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from inspector.pipeline import tracing
-from tests.conftest import run_cli
+from tests.conftest import FIXTURES, run_cli
 from tests.support.sessionkit import state_dir  # noqa: F401 - fixture used through usefixtures
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
@@ -153,3 +154,22 @@ def test_output_naming_rules(tmp_path: Path) -> None:
     assert (p.cat, p.cdf) == (None, str(tmp_path / "InspectedPackage.cdf"))
     assert tracing.normalise_root_arg("C:") == "C:" + os.sep
     assert tracing.normalise_root_arg("/x") == "/x"
+
+
+def test_scan_report_keeps_first_page_hashes_only_and_shows_progress(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(6):
+        shutil.copy(FIXTURES / "pe" / "hello64.exe", tree / f"app{i}.exe")
+    code, _, err = cli(
+        capsys, "scan", str(tree), "-ph", "true", "-resdir", str(tmp_path / "res"), "--progress"
+    )
+    assert code == 0, err
+    assert "6/6 files" in err
+    report = json.loads((tmp_path / "res" / "InspectedPackage.report.json").read_text())
+    for entry in report["entries"]:
+        hashes = entry["hashes_at_stop"]
+        assert hashes["page_hash_sha256"] is not None
+        assert not any(key.startswith("page_table_") for key in hashes)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.fleet.executors import hash_batch
+from catalog.pe import hash_batch
 from catalog.pe.hashing import HashOptions
 from catalog.records import HashResult
 

@@ -17,7 +17,8 @@ import pytest
 
 from catalog.errors import CatalogInputError
 from catalog.fleet.cache import HashCache, StatKey
-from catalog.fleet.executors import SerialExecutor, hash_batch, hash_many
+from catalog.fleet.executors import SerialExecutor, hash_many
+from catalog.pe import hash_batch
 from catalog.pe.hashing import HashOptions
 from catalog.records import FileDigests, HashAlgorithm, HashResult
 

@@ -219,3 +219,48 @@ def test_digests_survive_json(oracle_dir: Path) -> None:
     ):
         record = hash_file(path)
         assert file_digests_from_dict(json.loads(json.dumps(record.to_dict()))) == record
+
+
+def overlapping_sections_pe(count: int, section_size: int) -> bytes:
+    """One section's raw data declared ``count`` times (issue: page-hash amplification)."""
+    import struct
+
+    pe = SyntheticPe(size_of_headers=0x1000, sections=[(b".text", 0x1000, section_size)])
+    data = pe.build()
+    e = pe.e_lfanew
+    (opt_size,) = struct.unpack_from("<H", data, e + 20)
+    table = e + 24 + opt_size
+    assert table + 40 * count <= 0x1000
+    struct.pack_into("<H", data, e + 6, count)
+    for i in range(count):
+        struct.pack_into("<8s8xII", data, table + 40 * i, b".o%d" % i, section_size, 0x1000)
+    return bytes(data)
+
+
+def test_overlapping_sections_do_not_amplify_page_hashing(tmp_path: Path) -> None:
+    """90 sections over the same 256 KiB: 5,762 page digests on main; refused with a reason."""
+    data = overlapping_sections_pe(90, 0x40000)
+    path = tmp_path / "overlap.exe"
+    path.write_bytes(data)
+    result = hash_file(path)
+    assert result.kind is FileKind.PE
+    assert result.page_table_sha1 is None
+    assert result.page_table_sha256 is None
+    assert result.page_hash_sha256 is None
+    assert result.page_hash_note is not None
+    assert "over the cap" in result.page_hash_note
+    assert result.flat_sha256 == hashlib.sha256(data).digest()
+    assert result.authenticode_sha256 is not None
+
+
+def test_a_few_overlapping_sections_still_get_page_hashes(tmp_path: Path) -> None:
+    """Under the cap (twice the file's pages) overlapping sections are hashed as declared."""
+    data = overlapping_sections_pe(2, 0x4000)
+    path = tmp_path / "overlap2.exe"
+    path.write_bytes(data)
+    table = hash_file(path).page_table_sha256
+    assert table is not None
+    assert len(table.entries) == 2 + 2 * 4
+    page = data[0x1000:0x2000]
+    assert table.entries[1] == (0x1000, hashlib.sha256(page).digest())
+    assert table.entries[5] == (0x1000, hashlib.sha256(page).digest())

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from catalog.pe.hashing import hash_file
 from inspector.cli import app
+from inspector.cli.commands_hash import json_record
 from tests.support.synthetic_pe import SyntheticPe
 
 runner = CliRunner()
@@ -22,7 +24,8 @@ def tree(tmp_path: Path) -> Path:
 
 
 def test_json_has_every_hash_and_classification(oracle_dir: Path) -> None:
-    result = runner.invoke(app, ["hash", "--json", str(oracle_dir / "makecat" / "unsigned.exe")])
+    unsigned = str(oracle_dir / "makecat" / "unsigned.exe")
+    result = runner.invoke(app, ["hash", "--json", "--page-tables", unsigned])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["schema_version"] == 1
@@ -68,3 +71,58 @@ def test_bad_algorithm_is_a_usage_error(tree: Path) -> None:
     result = runner.invoke(app, ["hash", "-a", "md5", str(tree)])
     assert result.exit_code == 2
     assert "unknown hash algorithm" in result.output
+
+
+def test_json_has_first_page_hashes_but_no_tables_unless_asked(oracle_dir: Path) -> None:
+    unsigned = str(oracle_dir / "makecat" / "unsigned.exe")
+    result = runner.invoke(app, ["hash", "--json", unsigned])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["files"]
+    assert "page_table_sha256" not in entry
+    assert "page_table_sha1" not in entry
+    assert entry["page_hash_sha256"] == (
+        "43CE7BFD7EEA479340D0EA3F8B5903D3F85BB18AE184A662372C64F8B5C65A85"
+    )
+
+
+def test_jsonl_gives_one_record_per_line_then_failures(tree: Path) -> None:
+    result = runner.invoke(app, ["hash", "--jsonl", str(tree), str(tree / "missing.dll")])
+    assert result.exit_code == 3
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(r["path"]).name for r in lines[:2]] == ["app.exe", "setup.ps1"]
+    assert lines[2]["failure"]["path"].endswith("missing.dll")
+    assert len(lines) == 3
+
+
+def test_json_stays_one_document_for_many_files(tmp_path: Path) -> None:
+    for i in range(40):
+        (tmp_path / f"f{i:02d}.txt").write_bytes(b"x" * i)
+    result = runner.invoke(app, ["hash", "--json", str(tmp_path), str(tmp_path / "nope")])
+    assert result.exit_code == 3
+    doc = json.loads(result.stdout)
+    assert [Path(f["path"]).name for f in doc["files"]] == [f"f{i:02d}.txt" for i in range(40)]
+    assert len(doc["failures"]) == 1
+
+
+def test_json_and_jsonl_together_are_refused(tree: Path) -> None:
+    result = runner.invoke(app, ["hash", "--json", "--jsonl", str(tree)])
+    assert result.exit_code == 2
+
+
+def test_progress_can_be_forced_off_a_terminal(tmp_path: Path) -> None:
+    for i in range(8):
+        (tmp_path / f"f{i}.txt").write_bytes(b"x" * 1000)
+    result = runner.invoke(app, ["hash", "--progress", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "files" in result.stderr
+    assert "8/8" in result.stderr
+
+
+def test_json_record_is_the_records_own_dict(oracle_dir: Path) -> None:
+    """The CLI's fast rendering of page tables parses back to exactly ``to_dict()``."""
+    for name in ("makecat/unsigned.exe", "microsoft/whois.exe"):
+        result = hash_file(oracle_dir / name)
+        for page_tables in (True, False):
+            rendered = json.loads(json_record(result, page_tables=page_tables))
+            assert rendered == result.to_dict(page_tables=page_tables)
+        assert len(json.loads(json_record(result, page_tables=True))["page_table_sha256"]) > 2
