@@ -12,6 +12,7 @@ from policy.binary import (
     compile_policy,
     decompile_policy,
 )
+from policy.eku import eku_oid, eku_value, signer_ekus, with_signer_eku
 from policy.errors import (
     PolicyEnvironmentError,
     PolicyInputError,
@@ -80,6 +81,8 @@ __all__ = [
     "check_policy",
     "compile_policy",
     "decompile_policy",
+    "eku_oid",
+    "eku_value",
     "guid_text",
     "hash_rules",
     "is_signed",
@@ -95,9 +98,11 @@ __all__ = [
     "set_policy_info",
     "set_rule_options",
     "sign_policy_binary",
+    "signer_ekus",
     "signer_rule",
     "stable_signer_id",
     "unwrap_signed_policy",
     "validate_policy",
+    "with_signer_eku",
     "write_policy_xml",
 ]

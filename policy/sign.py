@@ -29,13 +29,16 @@ from catalog.asn1 import (
 )
 from catalog.cms import (
     OID_SIPOLICY,
-    SigningIdentity,
     SignOptions,
+    Timestamper,
     build_signed_data,
+    certificate_ekus,
     check_signer_info,
     content_info_for,
     parse_signed_data,
 )
+from catalog.cms import KeySigner as SigningIdentity
+from policy.eku import signer_ekus
 from policy.errors import PolicyInputError, PolicyVerificationError
 from policy.model import Signer, SiPolicy
 from policy.options import UNSIGNED_OPTION
@@ -74,8 +77,9 @@ def preflight_policy_signing(policy: SiPolicy, identity: SigningIdentity) -> Non
             "the policy has no UpdatePolicySigners: once deployed signed it could never be "
             "replaced; add the signing certificate's signer as an UpdatePolicySigner first"
         )
-    if any(cert.accepted_by(s) for s in updaters):
+    if any(cert.accepted_by(s) and not cert.missing_ekus(policy, s) for s in updaters):
         return
+    _refuse_missing_eku(cert, policy, updaters, "UpdatePolicySigner")
     raise PolicyInputError(_no_matching_signer(cert, updaters))
 
 
@@ -146,6 +150,11 @@ class _SigningCert:
     def issuer_name(self) -> str:
         return self.leaf.issuer_common_name or self.leaf.issuer
 
+    def missing_ekus(self, policy: SiPolicy, signer: Signer) -> list[str]:
+        """The EKUs ``signer``'s CertEKU demands that the signing certificate lacks."""
+        have = certificate_ekus(self.identity)
+        return [oid for oid in signer_ekus(policy, signer) if oid not in have]
+
     def accepted_by(self, signer: Signer) -> bool:
         """Whether ``signer`` accepts a signature by this certificate, at the signer's level.
 
@@ -184,9 +193,10 @@ def preflight_supplemental_signing(
     signers = {s.id: s for s in base.signers or ()}
     allowed = [signers[r.id] for r in base.supplemental_policy_signers or () if r.id in signers]
     cert = _SigningCert(identity)
-    if any(cert.accepted_by(s) for s in allowed):
+    if any(cert.accepted_by(s) and not cert.missing_ekus(base, s) for s in allowed):
         return
     cn = cert.common_name
+    _refuse_missing_eku(cert, base, allowed, "SupplementalPolicySigner of the base")
     listed = (
         f"none of its SupplementalPolicySigners ({', '.join(s.id for s in allowed)}) matches "
         f"the signing certificate {cn!r}"
@@ -204,8 +214,28 @@ def preflight_supplemental_signing(
     )
 
 
-def sign_policy_binary(binary: bytes, identity: SigningIdentity) -> bytes:
-    """PKCS#7 SignedData (version 1) holding ``binary`` under 1.3.6.1.4.1.311.79.1."""
+def _refuse_missing_eku(
+    cert: _SigningCert, policy: SiPolicy, signers: list[Signer], role: str
+) -> None:
+    """A signer matches the certificate but demands an EKU it lacks: say which (Trusted Signing)."""
+    for s in signers:
+        missing = cert.missing_ekus(policy, s) if cert.accepted_by(s) else []
+        if missing:
+            raise PolicyInputError(
+                f"{cert.identity.source}: {role} {s.id} requires EKU {', '.join(missing)} "
+                f"(CertEKU) but certificate {cert.common_name!r} does not carry it; sign with "
+                "the certificate profile whose customer EKU that is, or fix --eku in the policy"
+            )
+
+
+def sign_policy_binary(
+    binary: bytes, identity: SigningIdentity, timestamper: Timestamper | None = None
+) -> bytes:
+    """PKCS#7 SignedData (version 1) holding ``binary`` under 1.3.6.1.4.1.311.79.1.
+
+    ``timestamper`` adds an RFC 3161 token over the signature (unsigned attribute
+    1.3.6.1.4.1.311.3.3.1, as for catalogs), verified before it is used.
+    """
     if is_signed(binary):
         raise PolicyInputError("the policy is already signed; sign the unsigned .cip instead")
     content_info = content_info_for(OID_SIPOLICY, der_octet_string(binary))
@@ -221,6 +251,7 @@ def sign_policy_binary(binary: bytes, identity: SigningIdentity) -> bytes:
         chain,
         identity.sign,
         SignOptions(),
+        timestamper,
     )
 
 

@@ -7,6 +7,9 @@ need=()
 command -v osslsigncode >/dev/null && osslsigncode --version 2>/dev/null | grep -qE 'osslsigncode (2\.(9|[1-9][0-9])|[3-9])' || need+=(osslsigncode)
 command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(mingw-w64)
 command -v openssl >/dev/null || need+=(openssl)
+# A real PKCS#11 token for the signing tests (SoftHSM2) and pkcs11-tool (opensc) to load it.
+command -v softhsm2-util >/dev/null || need+=(softhsm2)
+command -v pkcs11-tool >/dev/null || need+=(opensc)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   [ ${#need[@]} -eq 0 ] || echo "note: missing ${need[*]}; tests that need them will be skipped (install them as root to run all tests)." >&2

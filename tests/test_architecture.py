@@ -39,6 +39,8 @@ QUARANTINE: dict[str, tuple[str, ...]] = {
     "rich": ("inspector/cli/",),
     "click": ("inspector/cli/",),
     "lief": ("bench/",),
+    "pkcs11": ("catalog/cms/backends/pkcs11.py",),
+    "azure": ("catalog/cms/backends/azure.py",),
     "dask": ("catalog/fleet/dask.py",),
     "distributed": ("catalog/fleet/dask.py",),
 }

@@ -4,6 +4,17 @@ RFC 3161 timestamps, certificate chain validation. The home of cryptography. May
 
 from __future__ import annotations
 
+from catalog.cms.backends import backend_of
+from catalog.cms.backends.azure import (
+    TokenSource,
+    open_keyvault_signer,
+    open_trusted_signing_signer,
+    parse_metadata,
+    parse_trusted_signing_uri,
+)
+from catalog.cms.backends.command import open_command_signer_for
+from catalog.cms.backends.file import open_file_signer
+from catalog.cms.backends.pkcs11 import open_pkcs11_signer
 from catalog.cms.chain import (
     REVOCATION_OFF,
     ChainVerdict,
@@ -37,6 +48,16 @@ from catalog.cms.signed_data import (
     resign,
     signer_reference,
 )
+from catalog.cms.signer import Signer as KeySigner
+from catalog.cms.signer import (
+    SignerEnvironmentError,
+    SignerInputError,
+    SignerVerificationError,
+    certificate_ekus,
+    load_chain,
+    preflight_signer,
+    require_timestamp,
+)
 from catalog.cms.timestamp import (
     Rfc3161Timestamper,
     TimestampInfo,
@@ -44,6 +65,7 @@ from catalog.cms.timestamp import (
     http_transport,
     verify_token,
 )
+from catalog.cms.tsa import TimestampServers, TimestampUnavailableError, timestamp_servers
 
 __all__ = [
     "OID_SIPOLICY",
@@ -52,18 +74,27 @@ __all__ = [
     "ChainVerdict",
     "CheckedSignerInfo",
     "Crl",
+    "KeySigner",
     "PasswordRequiredError",
     "Purpose",
     "Rfc3161Timestamper",
     "SignOptions",
     "Signer",
+    "SignerEnvironmentError",
+    "SignerInputError",
+    "SignerVerificationError",
     "SigningIdentity",
     "SigningIdentityError",
     "TimestampInfo",
+    "TimestampServers",
+    "TimestampUnavailableError",
     "Timestamper",
+    "TokenSource",
     "Transport",
     "TrustStatus",
+    "backend_of",
     "build_signed_data",
+    "certificate_ekus",
     "certificate_names",
     "check_signer_info",
     "content_info_for",
@@ -71,11 +102,22 @@ __all__ = [
     "http_transport",
     "identity_from_pem",
     "identity_from_pfx",
+    "load_chain",
     "load_crls",
+    "open_command_signer_for",
+    "open_file_signer",
+    "open_keyvault_signer",
+    "open_pkcs11_signer",
+    "open_trusted_signing_signer",
+    "parse_metadata",
     "parse_signed_data",
+    "parse_trusted_signing_uri",
     "preflight",
+    "preflight_signer",
+    "require_timestamp",
     "resign",
     "signer_reference",
+    "timestamp_servers",
     "validate_chain",
     "verify_token",
 ]

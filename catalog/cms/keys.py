@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -82,9 +82,31 @@ class SigningIdentity:
     def chain_der(self) -> tuple[bytes, ...]:
         return tuple(c.public_bytes(serialization.Encoding.DER) for c in self.chain)
 
+    @property
+    def backend(self) -> str:
+        """The ``signer.Signer`` backend name: a key file."""
+        return "file"
+
+    @property
+    def requires_timestamp(self) -> bool:
+        return False
+
     def sign(self, data: bytes) -> bytes:
         """RSASSA-PKCS1-v1_5 over SHA256(data): deterministic, what Authenticode uses."""
         return self.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+    def sign_digest(self, digest: bytes, hash_name: str = "sha256") -> bytes:
+        """RSASSA-PKCS1-v1_5 over an already computed digest (``signer.Signer``)."""
+        algorithm: dict[str, type[hashes.HashAlgorithm]] = {
+            "sha256": hashes.SHA256,
+            "sha384": hashes.SHA384,
+            "sha512": hashes.SHA512,
+        }
+        if hash_name not in algorithm:
+            raise SigningIdentityError(f"{self.source}: unsupported digest {hash_name!r}")
+        return self.private_key.sign(
+            digest, padding.PKCS1v15(), utils.Prehashed(algorithm[hash_name]())
+        )
 
 
 def load_certificates(data: bytes, source: str) -> list[x509.Certificate]:

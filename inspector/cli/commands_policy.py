@@ -10,7 +10,16 @@ from pathlib import Path
 
 import typer
 
-from inspector.cli.commands_sign import signing_identity
+from inspector.cli.commands_sign import (
+    CERT_HELP,
+    KEY_HELP,
+    METADATA_OPTION,
+    MODULE_OPTION,
+    TIMEOUT_OPTION,
+    TIMESTAMP_OPTION,
+    UNSTAMPED_OPTION,
+    signing_identity,
+)
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import policy_app
 from inspector.pipeline import policies
@@ -30,6 +39,7 @@ from policy import (
 def register(app: typer.Typer) -> None:
     del app  # the commands live on the shared ``policy`` group
     policy_app.command("supplemental")(supplemental_command)
+    policy_app.command("default-for-signer")(default_for_signer_command)
     policy_app.command("hashes")(hashes_command)
     policy_app.command("new")(new_command)
     policy_app.command("set")(set_command)
@@ -96,6 +106,12 @@ _PID = typer.Option(
     None, "--policy-id", callback=_guid, help="PolicyID GUID (default: derived from the name)."
 )
 _VERSION = typer.Option(None, "--version-ex", help="VersionEx a.b.c.d (default 10.0.0.0).")
+_EKU = typer.Option(
+    None,
+    "--eku",
+    metavar="OID",
+    help="The signer's certificates must carry this EKU (a Trusted Signing customer EKU).",
+)
 
 
 def _report(result: GenerateResult, as_json: bool) -> None:
@@ -135,6 +151,7 @@ def supplemental_command(
     name: str | None = _NAME,
     policy_id: str | None = _PID,
     version: str | None = _VERSION,
+    eku: str | None = _EKU,
     as_json: bool = _JSON,
 ) -> None:
     """Supplemental policy trusting the signer of a catalog (scenario 12, optionally 131)."""
@@ -147,6 +164,34 @@ def supplemental_command(
         name=name,
         policy_id=policy_id,
         version=version,
+        eku=eku,
+    )
+    _report(result, as_json)
+
+
+def default_for_signer_command(
+    signer: Path = typer.Argument(  # noqa: B008
+        ..., help="The signing service's certificate (PEM/DER) or a catalog it signed."
+    ),
+    output: Path = _OUT,
+    kernel: bool = typer.Option(False, "--kernel", help="Also trust it for drivers (131)."),
+    name: str | None = _NAME,
+    policy_id: str | None = _PID,
+    version: str | None = _VERSION,
+    eku: str | None = _EKU,
+    as_json: bool = _JSON,
+) -> None:
+    """The default policy a Device Guard-style signing service hands back: audit mode, its
+    signer's issuing CA (PcaCertificate) trusted and allowed to update the policy. Merge it with
+    the reference-device policy: inspector policy merge default.xml device.xml -o merged.xml"""
+    result = policies.default_for_signer(
+        signer,
+        output,
+        name=name,
+        policy_id=policy_id,
+        version=version,
+        kernel=kernel,
+        eku=eku,
     )
     _report(result, as_json)
 
@@ -244,6 +289,7 @@ def set_command(
     supplemental_level: str = typer.Option(
         "PcaCertificate", "--supplemental-signer-level", callback=_level
     ),
+    eku: str | None = _EKU,
     as_json: bool = _JSON,
 ) -> None:
     """Set-RuleOption, Set-CIPolicyIdInfo, UpdatePolicySigners and SupplementalPolicySigners on an
@@ -262,6 +308,7 @@ def set_command(
         update_signer_level=SignerLevel.parse(update_level),
         supplemental_signer=supplemental_signer,
         supplemental_signer_level=SignerLevel.parse(supplemental_level),
+        eku=eku,
     )
     _report(result, as_json)
 
@@ -311,11 +358,16 @@ def decompile_command(
 def sign_command(
     policy: Path = typer.Argument(..., help="Unsigned binary policy (.cip)."),  # noqa: B008
     output: Path = typer.Option(..., "--output", "-o", help="Signed policy to write."),  # noqa: B008
-    cert: Path | None = typer.Option(None, "--cert", help="Signing certificate."),  # noqa: B008
-    key: Path | None = typer.Option(None, "--key", help="Private key of --cert."),  # noqa: B008
+    cert: str | None = typer.Option(None, "--cert", help=CERT_HELP),
+    key: str | None = typer.Option(None, "--key", help=KEY_HELP),
     pfx: Path | None = typer.Option(None, "--pfx", help="PFX with key and certificate."),  # noqa: B008
     password_env: str | None = typer.Option(None, "--password-env"),
     chain: Path | None = typer.Option(None, "--chain", help="CA certificates (PEM)."),  # noqa: B008
+    pkcs11_module: str | None = MODULE_OPTION,
+    metadata: Path | None = METADATA_OPTION,
+    timestamp: list[str] | None = TIMESTAMP_OPTION,
+    no_timestamp_required: bool = UNSTAMPED_OPTION,
+    sign_timeout: float = TIMEOUT_OPTION,
     base: Path | None = typer.Option(  # noqa: B008
         None,
         "--base",
@@ -323,13 +375,37 @@ def sign_command(
     ),
     as_json: bool = _JSON,
 ) -> None:
-    """PKCS#7-sign a binary policy (content type 1.3.6.1.4.1.311.79.1, as signtool -p7co)."""
-    identity = signing_identity(cert, key, pfx, chain, password_env)
-    result = policies.sign_policy_file(policy, output, identity, base=base)
+    """PKCS#7-sign a binary policy (content type 1.3.6.1.4.1.311.79.1, as signtool -p7co).
+
+    Same keys as 'inspector sign' (file, pkcs11:, azure-keyvault://, trusted-signing://, exec:).
+    Exit codes: 0 signed; 1 a signature did not verify; 3 bad input; 4 token/service/I/O.
+    """
+    identity = signing_identity(
+        cert,
+        key,
+        pfx,
+        chain,
+        password_env,
+        pkcs11_module=pkcs11_module,
+        metadata=metadata,
+        timeout=sign_timeout,
+    )
+    result = policies.sign_policy_file(
+        policy,
+        output,
+        identity,
+        base=base,
+        timestamp_urls=timestamp or (),
+        allow_unstamped=no_timestamp_required,
+    )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        typer.echo(f"wrote {result.output} ({result.size} bytes), signed by {result.signer}")
+        stamped = ", timestamped" if result.timestamped else ""
+        typer.echo(
+            f"wrote {result.output} ({result.size} bytes{stamped}), signed by {result.signer} "
+            f"({result.backend} key)"
+        )
 
 
 def render_show(report: ShowReport) -> str:

@@ -1,7 +1,10 @@
 """``inspector sign``, ``inspector verify`` and ``inspector catalog tbs`` (formats.md 6, 7).
 
 Passwords never come from argv: ``--password-env VAR`` names an environment variable, otherwise an
-interactive prompt asks when the key or PFX turns out to be encrypted.
+interactive prompt asks when the key or PFX turns out to be encrypted. ``--key`` also takes a
+``pkcs11:`` token URI, ``azure-keyvault://``, ``trusted-signing://`` or ``exec:PROGRAM``
+(inspector.pipeline.keystores); a token PIN is prompted for on a terminal when no other source
+gives it.
 """
 
 from __future__ import annotations
@@ -10,20 +13,21 @@ import datetime as dt
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from catalog.asn1 import TbsHash
-from catalog.cms import PasswordRequiredError, SigningIdentity, SignOptions
+from catalog.cms import KeySigner, PasswordRequiredError, SignOptions
 from catalog.ctl import MemberStatus
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
 from inspector.cli.options import parse_iso_time
 from inspector.cli.progress import FileProgress
+from inspector.pipeline.keystores import KeyOptions, open_signer
 from inspector.pipeline.signing import (
     VerifyReport,
-    load_identity,
     sign_catalog,
     tbs_report,
     verify_catalog,
@@ -47,22 +51,79 @@ def _password_from_env(name: str | None) -> bytes | None:
     return value.encode("utf-8")
 
 
+def _pin_prompt(label: str) -> str:
+    if not sys.stdin.isatty():
+        raise typer.BadParameter(
+            "no PIN given: add ?pin-source=file:PATH to the pkcs11: URI or set "
+            "INSPECTOR_PKCS11_PIN",
+            param_hint="--key",
+        )
+    value: str = typer.prompt(label, hide_input=True)
+    return value
+
+
 def signing_identity(
-    cert: Path | None,
-    key: Path | None,
+    cert: str | None,
+    key: str | None,
     pfx: Path | None,
     chain: Path | None,
     password_env: str | None,
-) -> SigningIdentity:
-    """The --cert/--key/--pfx/--chain identity; prompts for a PFX or key password on a TTY."""
-    password = _password_from_env(password_env)
+    *,
+    pkcs11_module: str | None = None,
+    metadata: Path | None = None,
+    timeout: float = 60.0,
+) -> KeySigner:
+    """The signer --key/--cert/--pfx/--metadata name; prompts for a password or PIN on a TTY."""
+    options = KeyOptions(
+        key=key,
+        cert=cert,
+        pfx=pfx,
+        chain=chain,
+        password=_password_from_env(password_env),
+        pkcs11_module=pkcs11_module,
+        metadata=metadata,
+        timeout=timeout,
+    )
     try:
-        return load_identity(cert=cert, key=key, pfx=pfx, chain=chain, password=password)
+        return open_signer(options, pin_prompt=_pin_prompt)
     except PasswordRequiredError:
-        if password is not None or not sys.stdin.isatty():
+        if options.password is not None or not sys.stdin.isatty():
             raise
     typed = typer.prompt(f"Password for {pfx or key}", hide_input=True)
-    return load_identity(cert=cert, key=key, pfx=pfx, chain=chain, password=typed.encode())
+    return open_signer(replace(options, password=typed.encode()), pin_prompt=_pin_prompt)
+
+
+KEY_HELP = (
+    "Private key: a PEM/DER file, 'pkcs11:token=..;object=..' (RFC 7512), "
+    "'azure-keyvault://VAULT/keys/NAME', 'trusted-signing://ENDPOINT/ACCOUNT/PROFILE' or "
+    "'exec:PROGRAM' (gets 'sha256 HEXDIGEST' on stdin, prints the signature)."
+)
+CERT_HELP = "Signing certificate (PEM/DER file, or pkcs11:... on the token); + --chain CAs."
+MODULE_OPTION = typer.Option(
+    None,
+    "--pkcs11-module",
+    metavar="PATH",
+    help="PKCS#11 library for pkcs11: keys (default: $INSPECTOR_PKCS11_MODULE).",
+)
+METADATA_OPTION = typer.Option(
+    None,
+    "--metadata",
+    help="Trusted Signing metadata.json: Endpoint, CodeSigningAccountName, CertificateProfileName.",
+)
+TIMESTAMP_OPTION = typer.Option(
+    None,
+    "--timestamp",
+    "--timestamp-url",
+    help="RFC 3161 timestamp server URL (SHA256); repeat to give fallbacks tried in order.",
+)
+UNSTAMPED_OPTION = typer.Option(
+    False,
+    "--no-timestamp-required",
+    help="Allow signing with a cloud key (Key Vault, Trusted Signing) without a timestamp.",
+)
+TIMEOUT_OPTION = typer.Option(
+    60.0, "--sign-timeout", help="Seconds a signing service request or exec: program may take."
+)
 
 
 def _parse_time(text: str | None) -> dt.datetime | None:
@@ -76,8 +137,8 @@ def _parse_time(text: str | None) -> dt.datetime | None:
 
 def sign_command(
     catalog: Path = typer.Argument(..., help="Catalog to sign (ours or MakeCat's, signed or not)."),  # noqa: B008
-    cert: Path | None = typer.Option(None, "--cert", help="Signing certificate (PEM/DER)."),  # noqa: B008
-    key: Path | None = typer.Option(None, "--key", help="Private key of --cert (PEM/DER)."),  # noqa: B008
+    cert: str | None = typer.Option(None, "--cert", help=CERT_HELP),
+    key: str | None = typer.Option(None, "--key", help=KEY_HELP),
     pfx: Path | None = typer.Option(None, "--pfx", help="PFX/PKCS#12 with key and certificate."),  # noqa: B008
     password_env: str | None = typer.Option(
         None,
@@ -88,9 +149,11 @@ def sign_command(
     chain: Path | None = typer.Option(  # noqa: B008
         None, "--chain", help="Extra CA certificates (PEM) to embed; ordered automatically."
     ),
-    timestamp_url: str | None = typer.Option(
-        None, "--timestamp-url", help="RFC 3161 timestamp server URL."
-    ),
+    pkcs11_module: str | None = MODULE_OPTION,
+    metadata: Path | None = METADATA_OPTION,
+    timestamp: list[str] | None = TIMESTAMP_OPTION,
+    no_timestamp_required: bool = UNSTAMPED_OPTION,
+    sign_timeout: float = TIMEOUT_OPTION,
     output: Path | None = typer.Option(  # noqa: B008
         None, "--output", "-o", help="Write here instead of replacing the catalog."
     ),
@@ -109,18 +172,35 @@ def sign_command(
 ) -> None:
     """Sign a catalog with an RSA code-signing certificate (PKCS#7, SHA256), as WDAC needs.
 
-    The certificate is checked first (code-signing EKU, RSA 2048/3072/4096, validity, key match,
-    chain order). The catalog is replaced atomically unless -o is given.
-    Exit codes: 0 signed; 3 bad input (certificate, key, password, catalog); 4 I/O or network.
+    The key may be a file, a PKCS#11 token, an Azure Key Vault key, a Trusted Signing profile or
+    an external program. The certificate is checked first (code-signing EKU, RSA 2048/3072/4096,
+    validity, chain order) and a test signature must verify with it. The catalog is replaced
+    atomically unless -o is given; nothing is written when any step fails.
+    Exit codes: 0 signed; 1 a signature did not verify (key/certificate mismatch, bad service
+    answer); 3 bad input (certificate, key, password, catalog); 4 token, service, I/O or network.
     """
-    identity = signing_identity(cert, key, pfx, chain, password_env)
+    identity = signing_identity(
+        cert,
+        key,
+        pfx,
+        chain,
+        password_env,
+        pkcs11_module=pkcs11_module,
+        metadata=metadata,
+        timeout=sign_timeout,
+    )
     options = SignOptions(
         program_name=program_name,
         more_info_url=more_info_url,
         signing_time=_parse_time(signing_time),
     )
     result = sign_catalog(
-        catalog, identity, output=output, options=options, timestamp_url=timestamp_url
+        catalog,
+        identity,
+        output=output,
+        options=options,
+        timestamp_urls=timestamp or (),
+        allow_unstamped=no_timestamp_required,
     )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -130,6 +210,7 @@ def sign_command(
         f"signed {result.output} ({result.members} subjects, {result.size:,} bytes{stamped})\n"
         f"  signer : {result.signer}\n"
         f"  issuer : {result.issuer}\n"
+        f"  key    : {result.backend}\n"
         f"  sha256 : {result.sha256}"
     )
 

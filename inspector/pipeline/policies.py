@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from catalog import CatalogInputError, FileFailure
-from catalog.cms import SigningIdentity, preflight
+from catalog.cms import (
+    KeySigner,
+    Transport,
+    http_transport,
+    preflight_signer,
+    require_timestamp,
+    timestamp_servers,
+)
 from catalog.pe import HashOptions, hash_paths
 from inspector.pipeline.files import read_input, write_atomically
 from policy import (
@@ -51,6 +58,7 @@ from policy import (
     stable_signer_id,
     unwrap_signed_policy,
     validate_policy,
+    with_signer_eku,
     write_policy_xml,
 )
 
@@ -152,8 +160,12 @@ def supplemental_for_signer(
     name: str | None = None,
     policy_id: str | None = None,
     version: str | None = None,
+    eku: str | None = None,
 ) -> GenerateResult:
-    """A supplemental policy trusting the signer of a catalog (or a certificate)."""
+    """A supplemental policy trusting the signer of a catalog (or a certificate).
+
+    ``eku``: a dotted OID (a Trusted Signing customer EKU) the signer's certificates must carry.
+    """
     signer = _policy_signer(signer_path, level, "ID_SIGNER_S_", "catalog or certificate")
     policy = new_policy(
         "supplemental",
@@ -162,6 +174,8 @@ def supplemental_for_signer(
         base_policy_id=base_policy_id,
         version=version or "10.0.0.0",
     )
+    if eku is not None:
+        policy, signer = with_signer_eku(policy, signer, eku)
     scenarios = (SCENARIO_USER, SCENARIO_KERNEL) if kernel else (SCENARIO_USER,)
     policy = add_signer(policy, signer, scenarios)
     if not kernel:
@@ -170,6 +184,40 @@ def supplemental_for_signer(
                 s for s in policy.signing_scenarios or () if s.value != SCENARIO_KERNEL
             )
         )
+    return GenerateResult(output, policy, save_policy_xml(policy, output))
+
+
+def default_for_signer(
+    signer_path: Path,
+    output: Path,
+    *,
+    name: str | None = None,
+    policy_id: str | None = None,
+    version: str | None = None,
+    kernel: bool = False,
+    eku: str | None = None,
+) -> GenerateResult:
+    """The "default policy" a Device Guard-style signing service hands back for its signer.
+
+    An audit-mode base policy trusting the signer of ``signer_path`` (a certificate or a catalog
+    it signed) at the PcaCertificate level (its issuing CA's TBS), for user mode (and drivers with
+    ``kernel``), also as UpdatePolicySigner so the signed policy can be replaced. Merge it with a
+    reference-device policy (``policy merge``) to trust what the service signs.
+    """
+    signer = _policy_signer(
+        signer_path, SignerLevel.PCA_CERTIFICATE, "ID_SIGNER_S_", "catalog or certificate"
+    )
+    policy = new_policy(
+        "audit",
+        name=name or f"Default policy for {signer.name}",
+        policy_id=policy_id,
+        version=version or "10.0.0.0",
+    )
+    if eku is not None:
+        policy, signer = with_signer_eku(policy, signer, eku)
+    scenarios = (SCENARIO_USER, SCENARIO_KERNEL) if kernel else (SCENARIO_USER,)
+    policy = add_signer(policy, signer, scenarios)
+    policy = add_policy_signer(policy, signer, "UpdatePolicySigners")
     return GenerateResult(output, policy, save_policy_xml(policy, output))
 
 
@@ -284,6 +332,7 @@ def edit_policy(
     update_signer_level: SignerLevel = SignerLevel.PCA_CERTIFICATE,
     supplemental_signer: Path | None = None,
     supplemental_signer_level: SignerLevel = SignerLevel.PCA_CERTIFICATE,
+    eku: str | None = None,
 ) -> GenerateResult:
     """Set-RuleOption + Set-CIPolicyIdInfo on an XML policy (in place unless ``output``).
 
@@ -292,7 +341,10 @@ def edit_policy(
     ``supplemental_signer``: one whose signer may sign supplemental policies of this base policy
     (a SupplementalPolicySigner: without it Windows refuses signed supplementals). A Signer that
     already trusts the same certificate at the same level is reused, not duplicated.
+    ``eku``: a dotted OID (Trusted Signing customer EKU) those signers' certificates must carry.
     """
+    if eku is not None and update_signer is None and supplemental_signer is None:
+        raise PolicyInputError("--eku applies to --update-signer/--supplemental-signer; give one")
     policy = _load_xml(path)
     policy = set_rule_options(policy, add_options, remove_options)
     policy = set_policy_info(
@@ -315,6 +367,8 @@ def edit_policy(
     ):
         if signer_path is not None:
             signer = _policy_signer(signer_path, level, prefix)
+            if eku is not None:
+                policy, signer = with_signer_eku(policy, signer, eku)
             policy = add_policy_signer(policy, signer, role)
     target = output or path
     return GenerateResult(target, policy, save_policy_xml(policy, target))
@@ -378,6 +432,8 @@ class PolicySignResult:
     output: Path
     size: int
     signer: str
+    backend: str = "file"
+    timestamped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -385,21 +441,27 @@ class PolicySignResult:
             "output": str(self.output),
             "size": self.size,
             "signer": self.signer,
+            "backend": self.backend,
+            "timestamped": self.timestamped,
         }
 
 
 def sign_policy_file(
     path: Path,
     output: Path,
-    identity: SigningIdentity,
+    identity: KeySigner,
     *,
     now: dt.datetime | None = None,
     base: Path | None = None,
+    timestamp_urls: Sequence[str] = (),
+    allow_unstamped: bool = False,
+    transport: Transport = http_transport,
 ) -> PolicySignResult:
     """Sign an unsigned binary policy (.cip) after the WDAC pre-flight checks.
 
     ``base`` (supplemental policies): the base policy (XML or binary, signed or not); signing is
     refused unless the signing certificate is one of its SupplementalPolicySigners.
+    ``timestamp_urls``: RFC 3161 servers tried in order (the token is verified before writing).
     """
     data = read_input(path, "binary policy")
     if looks_like_xml(data):
@@ -407,14 +469,22 @@ def sign_policy_file(
     if is_signed(data):
         raise PolicyInputError(f"{path}: already signed; sign the unsigned .cip")
     decoded = decompile_policy(data, str(path))
-    preflight(identity, now or dt.datetime.now(dt.UTC))
+    stamper = timestamp_servers(timestamp_urls, transport)
+    require_timestamp(identity, stamper is not None, allow_unstamped)
+    preflight_signer(identity, now or dt.datetime.now(dt.UTC))
     preflight_policy_signing(decoded.policy, identity)
     if base is not None:
         base_policy = load_policy(base, verify=False).policy
         preflight_supplemental_signing(decoded.policy, base_policy, identity, str(base))
-    signed = sign_policy_binary(data, identity)
+    signed = sign_policy_binary(data, identity, stamper)
     write_atomically(output, signed)
-    return PolicySignResult(output, len(signed), identity.certificate.subject.rfc4514_string())
+    return PolicySignResult(
+        output,
+        len(signed),
+        identity.certificate.subject.rfc4514_string(),
+        identity.backend,
+        stamper is not None,
+    )
 
 
 @dataclass(frozen=True, slots=True)

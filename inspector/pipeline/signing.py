@@ -17,17 +17,18 @@ from catalog import CatalogError, CatalogInputError
 from catalog.asn1 import OID_CTL, TbsHash, certificates_in, tbs_hash_of
 from catalog.cms import (
     Crl,
-    Rfc3161Timestamper,
+    KeySigner,
     SigningIdentity,
     SignOptions,
     Transport,
     http_transport,
-    identity_from_pem,
-    identity_from_pfx,
     load_crls,
+    open_file_signer,
     parse_signed_data,
-    preflight,
+    preflight_signer,
+    require_timestamp,
     resign,
+    timestamp_servers,
 )
 from catalog.ctl import (
     MembershipVerdict,
@@ -52,27 +53,16 @@ def load_identity(
     password: bytes | None = None,
 ) -> SigningIdentity:
     """A signing identity from ``cert`` + ``key`` (PEM/DER) or ``pfx``; ``chain`` adds CAs."""
-    chain_data = None if chain is None else read_input(chain, "certificate chain")
-    if pfx is not None:
-        if cert is not None or key is not None:
-            raise CatalogInputError("give either --pfx or --cert with --key, not both")
-        return identity_from_pfx(
-            read_input(pfx, "PFX"),
-            password=password,
-            source=str(pfx),
-            chain_pem=chain_data,
-            chain_source=str(chain),
-        )
-    if cert is None or key is None:
-        raise CatalogInputError("give --cert and --key (PEM), or --pfx, to sign")
-    return identity_from_pem(
-        read_input(cert, "certificate"),
-        read_input(key, "private key"),
-        chain_pem=chain_data,
+
+    def read(path: Path | None, what: str) -> tuple[bytes, str] | None:
+        return None if path is None else (read_input(path, what), str(path))
+
+    return open_file_signer(
+        cert=read(cert, "certificate"),
+        key=read(key, "private key"),
+        pfx=read(pfx, "PFX"),
+        chain=read(chain, "certificate chain"),
         password=password,
-        cert_source=str(cert),
-        key_source=str(key),
-        chain_source=str(chain),
     )
 
 
@@ -87,6 +77,7 @@ class SignResult:
     certificates: int
     members: int
     timestamped: bool
+    backend: str = "file"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,31 +91,37 @@ class SignResult:
             "certificates": self.certificates,
             "members": self.members,
             "timestamped": self.timestamped,
+            "backend": self.backend,
         }
 
 
 def sign_catalog_bytes(
     data: bytes,
     source: str,
-    identity: SigningIdentity,
+    identity: KeySigner,
     *,
     options: SignOptions | None = None,
     now: dt.datetime | None = None,
     timestamp_url: str | None = None,
     transport: Transport = http_transport,
+    timestamp_urls: Sequence[str] = (),
+    allow_unstamped: bool = False,
 ) -> tuple[bytes, int]:
-    """Pre-flight the identity, check ``data`` is a catalog, and (re-)sign it.
+    """Pre-flight the signer, check ``data`` is a catalog, and (re-)sign it.
 
-    Returns the signed bytes and the number of trusted subjects.
+    ``timestamp_urls`` (and ``timestamp_url``) are tried in order; the token is verified before
+    the signature is returned. Returns the signed bytes and the number of trusted subjects.
     """
-    preflight(identity, now or dt.datetime.now(dt.UTC))
+    urls = [*([timestamp_url] if timestamp_url else []), *timestamp_urls]
+    stamper = timestamp_servers(urls, transport)
+    require_timestamp(identity, stamper is not None, allow_unstamped)
+    preflight_signer(identity, now or dt.datetime.now(dt.UTC))
     parts = parse_signed_data(data, source)
     if parts.content_type != OID_CTL:
         raise CatalogInputError(
             f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
         )
     subjects = ctl_subject_count(parts.content, source)
-    stamper = None if timestamp_url is None else Rfc3161Timestamper(timestamp_url, transport)
     signed = resign(
         parts,
         source,
@@ -139,13 +136,15 @@ def sign_catalog_bytes(
 
 def sign_catalog(
     catalog: Path,
-    identity: SigningIdentity,
+    identity: KeySigner,
     *,
     output: Path | None = None,
     options: SignOptions | None = None,
     now: dt.datetime | None = None,
     timestamp_url: str | None = None,
     transport: Transport = http_transport,
+    timestamp_urls: Sequence[str] = (),
+    allow_unstamped: bool = False,
 ) -> SignResult:
     """Sign ``catalog`` (MakeCat's or ours, signed or not) into ``output`` (default: in place)."""
     data = read_input(catalog, "catalog")
@@ -157,6 +156,8 @@ def sign_catalog(
         now=now,
         timestamp_url=timestamp_url,
         transport=transport,
+        timestamp_urls=timestamp_urls,
+        allow_unstamped=allow_unstamped,
     )
     target = output or catalog
     write_atomically(target, signed)
@@ -169,7 +170,8 @@ def sign_catalog(
         issuer=identity.certificate.issuer.rfc4514_string(),
         certificates=1 + len(identity.chain),
         members=subjects,
-        timestamped=timestamp_url is not None,
+        timestamped=bool(timestamp_url or timestamp_urls),
+        backend=identity.backend,
     )
 
 
