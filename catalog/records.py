@@ -105,6 +105,9 @@ class PeMetadata:
     company_name: str | None = None
     file_version: str | None = None
     product_version: str | None = None
+    binary_file_version: str | None = None
+    """VS_FIXEDFILEINFO's FileVersion as ``a.b.c.d``: the number WDAC compares with a rule's
+    MinimumFileVersion / MaximumFileVersion (the string above is only text)."""
 
     def to_dict(self) -> dict[str, str | None]:
         return {
@@ -115,6 +118,7 @@ class PeMetadata:
             "company_name": self.company_name,
             "file_version": self.file_version,
             "product_version": self.product_version,
+            "binary_file_version": self.binary_file_version,
         }
 
 

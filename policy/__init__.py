@@ -32,7 +32,7 @@ from policy.generate import (
     set_policy_info,
     set_rule_options,
 )
-from policy.model import SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
+from policy.model import BASE_POLICY, SCENARIO_KERNEL, SCENARIO_USER, Signer, SiPolicy
 from policy.options import (
     BY_NAME,
     RULE_OPTIONS,
@@ -54,6 +54,7 @@ from policy.validate import Issue, check_policy, guid_text, validate_policy
 from policy.xml import looks_like_xml, read_policy_xml, write_policy_xml
 
 __all__ = [
+    "BASE_POLICY",
     "BASE_TEMPLATES",
     "BY_NAME",
     "DEFAULT_FORMAT",

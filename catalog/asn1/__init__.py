@@ -5,6 +5,7 @@ structures (``pkcs7``). The only home of asn1crypto. Imports nothing of catalog 
 from __future__ import annotations
 
 from catalog.asn1 import der, oids
+from catalog.asn1.certsummary import CertificateSummary, summarize_certificate
 from catalog.asn1.der import (
     TAG_BIT_STRING,
     TAG_BMP_STRING,
@@ -41,6 +42,7 @@ from catalog.asn1.oids import (
     OID_SIGNED_DATA,
     OID_SIGNING_TIME,
     OID_SIPOLICY,
+    OID_SPC_INDIRECT_DATA,
     OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE,
     OID_SPC_SP_OPUS_INFO,
     OID_SPC_STATEMENT_TYPE,
@@ -75,6 +77,7 @@ __all__ = [
     "OID_SIGNED_DATA",
     "OID_SIGNING_TIME",
     "OID_SIPOLICY",
+    "OID_SPC_INDIRECT_DATA",
     "OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE",
     "OID_SPC_SP_OPUS_INFO",
     "OID_SPC_STATEMENT_TYPE",
@@ -88,6 +91,7 @@ __all__ = [
     "TAG_SET",
     "TAG_UTC_TIME",
     "CertificateInfo",
+    "CertificateSummary",
     "DerError",
     "SignerInfoFields",
     "TbsHash",
@@ -115,6 +119,7 @@ __all__ = [
     "read_tlv",
     "read_tst_info",
     "signed_data_version",
+    "summarize_certificate",
     "tbs_hash_of",
     "timestamp_request",
 ]

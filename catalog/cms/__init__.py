@@ -34,6 +34,7 @@ from catalog.cms.keys import (
     identity_from_pfx,
     preflight,
 )
+from catalog.cms.links import signature_verifies
 from catalog.cms.signed_data import (
     OID_SIPOLICY,
     CheckedSignerInfo,
@@ -116,6 +117,7 @@ __all__ = [
     "preflight_signer",
     "require_timestamp",
     "resign",
+    "signature_verifies",
     "signer_reference",
     "timestamp_servers",
     "validate_chain",

@@ -31,10 +31,12 @@ from catalog.ctl.read import (
     signer_summaries,
 )
 from catalog.ctl.verify import (
+    MemberIndex,
     MembershipVerdict,
     MemberStatus,
     SignatureVerdict,
     TrustStatus,
+    check_member,
     check_members,
     verify_signature,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "CatalogMember",
     "CatalogSpec",
     "MemberChange",
+    "MemberIndex",
     "MemberKind",
     "MemberRef",
     "MemberStatus",
@@ -58,6 +61,7 @@ __all__ = [
     "SignerSummary",
     "TrustStatus",
     "build_catalog",
+    "check_member",
     "check_members",
     "ctl_subject_count",
     "diff_catalogs",

@@ -8,6 +8,7 @@ from catalog.pe.hashing import (
     HashOptions,
     HashProgress,
     hash_batch,
+    hash_buffer,
     hash_file,
     hash_one,
     hash_paths,
@@ -20,6 +21,7 @@ from catalog.pe.layout import (
     parse_pe_layout,
 )
 from catalog.pe.pool import default_workers, run_ordered
+from catalog.pe.signature import decode_signed_data
 
 __all__ = [
     "SMALL_FILE_LIMIT",
@@ -28,8 +30,10 @@ __all__ = [
     "IncompleteHeadersError",
     "NonConformantPeError",
     "NotAPeError",
+    "decode_signed_data",
     "default_workers",
     "hash_batch",
+    "hash_buffer",
     "hash_file",
     "hash_one",
     "hash_paths",

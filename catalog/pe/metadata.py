@@ -36,13 +36,23 @@ def read_metadata(data: bytes | bytearray | mmap.mmap) -> tuple[PeMetadata | Non
             pe = pefile.PE(data=data, fast_load=True)
             pe.parse_data_directories(directories=[_RESOURCE_DIRECTORY])
             strings = _string_table(pe)
+            binary = _fixed_version(pe)
     # pefile raises many exception types on malformed input (PEFormatError, struct.error,
     # IndexError, ...); metadata is optional, so any of them becomes a note for this file.
     except Exception as exc:  # noqa: BLE001
         return None, f"version resource unreadable: {type(exc).__name__}: {exc}"
-    if not strings:
+    if not strings and binary is None:
         return None, None
-    return PeMetadata(**{field: strings.get(key) for key, field in _KEYS.items()}), None
+    fields = {field: strings.get(key) for key, field in _KEYS.items()}
+    return PeMetadata(**fields, binary_file_version=binary), None
+
+
+def _fixed_version(pe: pefile.PE) -> str | None:
+    """VS_FIXEDFILEINFO.dwFileVersionMS/LS as ``a.b.c.d`` (None without a version resource)."""
+    for info in getattr(pe, "VS_FIXEDFILEINFO", None) or []:
+        ms, ls = int(info.FileVersionMS), int(info.FileVersionLS)
+        return f"{ms >> 16}.{ms & 0xFFFF}.{ls >> 16}.{ls & 0xFFFF}"
+    return None
 
 
 def _string_table(pe: pefile.PE) -> dict[str, str]:

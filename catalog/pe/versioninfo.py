@@ -142,6 +142,7 @@ def read_version_strings(data: BytesLike, layout: PeLayout) -> tuple[PeMetadata 
     image = _Image(buffer, layout.sections)
     try:
         blocks = _version_blocks(image, layout.resource_rva)
+        binary = _fixed_version(image, blocks)
         found: dict[str, str] = {}
         for rva, size in blocks:
             for table in _string_tables(image, rva, size):
@@ -150,9 +151,25 @@ def read_version_strings(data: BytesLike, layout: PeLayout) -> tuple[PeMetadata 
                         found[key] = value
     except (_MalformedError, struct.error, ValueError) as exc:
         return None, f"version resource unreadable: {exc}"
-    if not found:
+    if not found and binary is None:
         return None, None
-    return PeMetadata(**{field: found.get(key) for key, field in KEYS.items()}), None
+    fields = {field: found.get(key) for key, field in KEYS.items()}
+    return PeMetadata(**fields, binary_file_version=binary), None
+
+
+def _fixed_version(image: _Image, blocks: list[tuple[int, int]]) -> str | None:
+    """VS_FIXEDFILEINFO.dwFileVersionMS/LS of the first VS_VERSION_INFO block, as ``a.b.c.d``
+    (what WDAC compares with MinimumFileVersion / MaximumFileVersion)."""
+    for rva, size in blocks[:1]:
+        start = image.offset(rva)
+        raw = image.data[start : start + size]
+        fixed = _align(_HEADER.size + 2 * 16, rva)
+        if fixed + _FIXED_FILE_INFO_SIZE > len(raw):
+            return None
+        signature, _struct_version, ms, ls = struct.unpack_from("<IIII", raw, fixed)
+        if signature == 0xFEEF04BD:
+            return f"{ms >> 16}.{ms & 0xFFFF}.{ls >> 16}.{ls & 0xFFFF}"
+    return None
 
 
 def _directory(image: _Image, rva: int) -> list[tuple[int, int]]:

@@ -19,6 +19,7 @@ from inspector.cli import (
     commands_hash,
     commands_policy,
     commands_sign,
+    commands_simulate,
     commands_trace,
 )
 from inspector.cli.exit_codes import ExitCode, exit_code_for
@@ -56,6 +57,7 @@ commands_catalog.register(app)
 commands_compare.register(app)
 commands_sign.register(app)
 commands_policy.register(app)
+commands_simulate.register(app)
 commands_trace.register(app)
 commands_cache.register(app)
 commands_events.register(app)

@@ -20,13 +20,15 @@ from cdf.builder import DEFAULT_OS_ATTRIBUTE, FILE_ATTRIBUTE_FLAGS
 from inspector.pipeline.catalogs import resolve_time
 from inspector.pipeline.files import write_atomically
 from inspector.pipeline.policies import load_policy, save_policy_xml
-from policy import Issue, PolicyInputError, SiPolicy, new_policy
+from policy import BASE_POLICY, Issue, PolicyInputError, SiPolicy, new_policy
+from policy.evaluate import SCENARIO_USER, evaluate, index_policy, policy_set
 from policy.events import (
     APPLOCKER_IDS,
     CiEvent,
     EventRule,
     EventSet,
     RuleLevel,
+    facts_from_event,
     read_events,
     rules_from_events,
 )
@@ -80,55 +82,28 @@ class FromEventsResult:
         }
 
 
-def _already_allowed(policies: Sequence[SiPolicy]) -> Callable[[CiEvent], str | None]:
-    """Hash and signer rules of existing policies that already allow an event's file.
+def _already_allowed(
+    policies: Sequence[tuple[SiPolicy, str]],
+) -> Callable[[CiEvent], str | None]:
+    """Whether a given policy already allows an event's file, by the evaluator's verdict.
 
-    Deliberately narrow: an exact Authenticode hash rule, or a signer (issuer TBS, publisher when
-    the rule names one) without file-attribute conditions, in the event's scenario; deny rules
-    of the same policies win. Anything subtler is left to a rule being written.
+    Each policy is evaluated on its own (a supplemental as if it were a base), since the question
+    is "does a deployed rule already cover this file", not how a device combines them.
     """
-    allow_hashes: dict[bytes, str] = {}
-    deny_hashes: set[bytes] = set()
-    signers: list[tuple[str, str | None, int, str]] = []
-    for policy in policies:
-        for rule in policy.file_rules or ():
-            if not rule.hash:
-                continue
-            kind = rule.effective_kind.value
-            if kind == "Allow":
-                allow_hashes.setdefault(rule.hash_bytes, f"{policy.policy_id} {rule.id}")
-            elif kind == "Deny":
-                deny_hashes.add(rule.hash_bytes)
-        by_id = {s.id: s for s in policy.signers or ()}
-        for scenario in policy.signing_scenarios or ():
-            for ref in scenario.product_signers.allowed or ():
-                s = by_id.get(ref.signer_id)
-                if s is None or s.file_attrib_refs or s.cert_root.type != "TBS":
-                    continue
-                signers.append(
-                    (
-                        s.cert_root.value.upper(),
-                        s.cert_publisher,
-                        scenario.value,
-                        f"{policy.policy_id} {s.id}",
-                    )
-                )
+    sets = []
+    for policy, source in policies:
+        alone = policy
+        if policy.is_supplemental:
+            alone = policy.with_changes(policy_type=BASE_POLICY, base_policy_id=policy.policy_id)
+        sets.append(policy_set([index_policy(alone, source)]))
 
     def check(event: CiEvent) -> str | None:
-        hashes = [h for h in (event.sha1, event.sha256) if h is not None]
-        if any(h in deny_hashes for h in hashes):
-            return None
-        for h in hashes:
-            if h in allow_hashes:
-                return allow_hashes[h]
-        scenario = event.scenario or 12
-        for s in event.signers:
-            for tbs, publisher, sc, where in signers:
-                if sc != scenario:
-                    continue
-                roots = {t.hex().upper() for t in (s.issuer_tbs, s.publisher_tbs) if t}
-                if tbs in roots and (publisher is None or publisher == s.publisher_name):
-                    return where
+        facts = facts_from_event(event)
+        for ps in sets:
+            verdict = evaluate(ps, facts, event.scenario or SCENARIO_USER)
+            decision = verdict.deciding
+            if verdict.allowed and decision is not None and decision.rule_id is not None:
+                return f"{decision.policy_id} {decision.kind} {decision.rule_id}"
         return None
 
     return check
@@ -156,7 +131,7 @@ def policy_from_events(
     chain = [RuleLevel.parse(f) for f in fallbacks]
     if base_policy_id and base is not None:
         raise PolicyInputError("give --base-policy-id or --base, not both")
-    known = [load_policy(p).policy for p in existing]
+    known = [(load_policy(p).policy, str(p)) for p in existing]
     if base is not None:
         base_policy = load_policy(base).policy
         if base_policy.is_supplemental:
@@ -167,7 +142,7 @@ def policy_from_events(
                 "`inspector policy set BASE --option 17` or the supplemental will be ignored"
             )
         base_policy_id = base_policy.base_policy_id
-        known.append(base_policy)
+        known.append((base_policy, str(base)))
     events = read_events([str(p) for p in inputs])
     if not events.events and events.failed_inputs:
         reasons = "; ".join(f"{p}: {r}" for p, r in events.failed_inputs)

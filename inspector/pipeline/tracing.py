@@ -649,6 +649,13 @@ def run_demo(workdir: str | None = None) -> DemoResult:
         roots=[pki / "root-ca.pem"],
     )  # fmt: skip
     steps = _demo_policies(out, signed, identity, pki / "issuing-ca.pem")
+    from inspector.pipeline.simulate import demo_check
+
+    for name, ok, line in demo_check(
+        [app / "demoapp.exe", app / "democore.dll"],
+        out / "DemoBase.xml", out / "DemoApp-supplemental.xml", signed,
+    ):  # fmt: skip
+        steps.append(DemoStep(name, str(out), ok, line))
     return DemoResult(
         str(work), str(root), outputs, str(signed), report, str(helper_copy), tuple(steps)
     )

@@ -336,3 +336,47 @@ def test_catalog_from_events_verifies_against_the_files_with_osslsigncode(
         "2026-01-01T00:00:00Z",
     )
     assert unsigned_again.read_bytes() == (tmp_path / "b.cat").read_bytes()
+
+
+def test_round_trip_events_to_supplemental_to_the_evaluator(world: World, tmp_path: Path) -> None:
+    """The supplemental written from the events allows exactly the audited files (by the
+    evaluator, on the real files), and nothing else; the base alone blocks them all."""
+    base = tmp_path / "base.xml"
+    made = _cli(
+        "policy", "new", "--template", "enforced", "--name", "Base", "--policy-id", BASE_ID,
+        "-o", base,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    supplemental = tmp_path / "supplemental.xml"
+    made = _cli(
+        "policy", "from-events", world.log, "--level", "FilePublisher", "--fallback", "Publisher",
+        "--base", base, "-o", supplemental,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    other = FIXTURES / "pe" / "hello32.exe"  # never audited
+    audited = [SIGNED_DLL, SIGNED_EXE, UNSIGNED]
+
+    def verdicts(*policies: Path) -> dict[str, str]:
+        args: list[str | Path] = ["policy", "simulate", "--json"]
+        for p in policies:
+            args += ["--policy", p]
+        run = _cli(*args, *audited, other)
+        assert run.returncode in (0, 1), run.stderr
+        doc = json.loads(run.stdout)
+        records = doc["files"] if isinstance(doc, dict) else doc
+        return {Path(r["path"]).name: r["verdict"] for r in records}
+
+    with_supplemental = verdicts(base, supplemental)
+    assert {name: with_supplemental[name] for name in (p.name for p in audited)} == {
+        p.name: "allowed" for p in audited
+    }
+    assert with_supplemental[other.name] == "blocked"
+    assert set(verdicts(base).values()) == {"blocked"}
+    # And files a given policy already allows get no rule (decided by the evaluator).
+    again = tmp_path / "again.xml"
+    rerun = _cli(
+        "policy", "from-events", world.log, "--level", "Publisher", "--base", base,
+        "--policy", supplemental, "-o", again, "--json",
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["events_by_level"] == {"already allowed": 3}

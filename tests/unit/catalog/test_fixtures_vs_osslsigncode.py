@@ -374,7 +374,12 @@ def test_metadata_equals_windres_input(name: str, rc: str | None) -> None:
     assert rc is not None
     metadata = digests(name).metadata
     assert metadata is not None
-    assert metadata.to_dict() == rc_strings(rc)
+    found = metadata.to_dict()
+    binary = found.pop("binary_file_version")
+    assert found == rc_strings(rc)
+    # The binary FILEVERSION statement of the same .rc (what WDAC version rules compare).
+    (numbers,) = re.findall(r"^FILEVERSION\s+([\d,\s]+)$", (SRC_DIR / rc).read_text(), re.M)
+    assert binary == ".".join(n.strip() for n in numbers.split(","))
 
 
 def test_non_ascii_company_name_survives() -> None:

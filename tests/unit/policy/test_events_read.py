@@ -404,3 +404,33 @@ def test_log_analytics_workbook_rows_carry_their_signer_inline(tmp_path: Path) -
     assert tool.kind is EventKind.BLOCK
     assert tool.signers == ()
     assert found.problems == ()
+
+
+APPLOCKER = f"""<Events>
+<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>
+<Provider Name="Microsoft-Windows-AppLocker"/><EventID>8028</EventID>
+<Correlation ActivityID="{{{ACT}}}"/><Computer>PC2</Computer></System>
+<EventData><Data Name="FilePath">%OSDRIVE%\\Scripts\\setup.ps1</Data>
+<Data Name="Sha1Hash">{SHA1.hex().upper()}</Data>
+<Data Name="Sha256Hash">{SHA256.hex().upper()}</Data>
+<Data Name="UserWriteable">true</Data></EventData></Event>
+<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>
+<Provider Name="Microsoft-Windows-AppLocker"/><EventID>8038</EventID>
+<Correlation ActivityID="{{{ACT}}}"/></System>
+<UserData><SignatureInfo xmlns="urn:test"><TotalSignatureCount>1</TotalSignatureCount>
+<Signature>0</Signature><PublisherName>Contoso Scripts</PublisherName>
+<IssuerName>Contoso CA</IssuerName><IssuerTBSHash>{ISS_TBS.hex().upper()}</IssuerTBSHash>
+</SignatureInfo></UserData></Event>
+</Events>"""
+
+
+def test_applocker_script_events_with_userdata_signature(tmp_path: Path) -> None:
+    path = tmp_path / "msi-and-script.xml"
+    path.write_text(APPLOCKER)
+    (event,) = read_events([str(path)]).events
+    assert (event.event_id, event.kind) == (8028, EventKind.AUDIT)
+    assert event.scenario == 12
+    assert event.path == "%OSDRIVE%\\Scripts\\setup.ps1"
+    assert (event.sha1, event.sha256) == (SHA1, SHA256)
+    assert event.signers[0].publisher_name == "Contoso Scripts"
+    assert event.signers[0].issuer_tbs == ISS_TBS
