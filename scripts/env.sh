@@ -27,7 +27,7 @@ stamp="$venv/.installed-$(cat "$here/pyproject.toml" "$here/constraints.txt" | s
 if [ ! -f "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   log="$(mktemp)"
-  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$here/constraints.txt" -e "$here[dev,bench]" >"$log" 2>&1; then
+  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$here/constraints.txt" -e "$here[dev,bench,fleet]" >"$log" 2>&1; then
     cat "$log" >&2; rm -f "$log"
     echo "error: installing the project into $venv failed (output above)" >&2
     exit 2

@@ -41,17 +41,20 @@ QUARANTINE: dict[str, tuple[str, ...]] = {
     "lief": ("bench/",),
     "pkcs11": ("catalog/cms/backends/pkcs11.py",),
     "azure": ("catalog/cms/backends/azure.py",),
+    "dask": ("catalog/fleet/dask.py",),
+    "distributed": ("catalog/fleet/dask.py",),
 }
 MAX_HOMES = 2
 HOME_SCAN = (*("tracer", "catalog", "cdf", "policy", "inspector"), "bench", "fixtures")
 
 # Inside catalog: which sub-packages each may import (errors.py and records.py are shared by all).
-CATALOG_SUBPACKAGES = ("pe", "asn1", "cms", "ctl")
+CATALOG_SUBPACKAGES = ("pe", "asn1", "cms", "ctl", "fleet")
 CATALOG_INTERNAL: dict[str, set[str]] = {
     "asn1": set(),
     "pe": {"asn1"},
     "cms": {"asn1"},
     "ctl": {"pe", "cms", "asn1"},
+    "fleet": {"pe"},
 }
 CATALOG_SHARED = {"catalog", "catalog.errors", "catalog.records"}
 """Top-level catalog modules any part of catalog, and any caller, may import."""

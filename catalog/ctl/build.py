@@ -353,22 +353,43 @@ def build_catalog(spec: CatalogSpec) -> BuiltCatalog:
             chosen[ident] = keep
             if position == 0:  # report the file once, for its primary subject
                 collapsed.append(drop[1])
-    subjects = b"".join(chosen[ident][0] for ident in sorted(chosen))
-    trusted = der.der_tlv(der.TAG_SEQUENCE, subjects) if chosen else b""
-    extensions = _extensions(spec.attributes)
-    list_id = spec.list_identifier or derive_list_identifier(spec.version, trusted, extensions)
+    built = build_from_subjects(
+        spec.version,
+        spec.this_update,
+        {ident: encoded for ident, (encoded, _name) in chosen.items()},
+        spec.attributes,
+        spec.list_identifier,
+    )
+    return BuiltCatalog(
+        der=built.der,
+        ctl=built.ctl,
+        list_identifier=built.list_identifier,
+        subject_count=built.subject_count,
+        collapsed=tuple(sorted(set(collapsed))),
+    )
+
+
+def build_from_subjects(
+    version: int,
+    this_update: datetime,
+    subjects: dict[bytes, bytes],
+    attributes: tuple[NameValue, ...] = (),
+    list_identifier: bytes | None = None,
+) -> BuiltCatalog:
+    """An unsigned catalog from already-encoded TrustedSubjects (identifier -> DER), sorted by
+    identifier; used by ``build_catalog`` and to merge catalogs without re-encoding members."""
+    body = b"".join(subjects[ident] for ident in sorted(subjects))
+    trusted = der.der_tlv(der.TAG_SEQUENCE, body) if subjects else b""
+    extensions = _extensions(attributes)
+    list_id = list_identifier or derive_list_identifier(version, trusted, extensions)
     ctl = der.der_sequence(
         _SUBJECT_USAGE,
         der.der_octet_string(list_id),
-        encode_time(spec.this_update),
-        _SUBJECT_ALG[spec.version],
+        encode_time(this_update),
+        _SUBJECT_ALG[version],
         trusted,
         extensions,
     )
     return BuiltCatalog(
-        der=wrap_unsigned(ctl),
-        ctl=ctl,
-        list_identifier=list_id,
-        subject_count=len(chosen),
-        collapsed=tuple(sorted(set(collapsed))),
+        der=wrap_unsigned(ctl), ctl=ctl, list_identifier=list_id, subject_count=len(subjects)
     )

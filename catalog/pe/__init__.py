@@ -7,8 +7,10 @@ from catalog.pe.hashing import (
     SMALL_FILE_LIMIT,
     HashOptions,
     HashProgress,
+    hash_batch,
     hash_buffer,
     hash_file,
+    hash_one,
     hash_paths,
     iter_files,
 )
@@ -24,6 +26,7 @@ from catalog.pe.page_hashes import (
     table_bytes,
     table_from_bytes,
 )
+from catalog.pe.pool import default_workers, run_ordered
 from catalog.pe.signature import decode_signed_data
 
 __all__ = [
@@ -36,11 +39,15 @@ __all__ = [
     "decode_page_hash_moniker",
     "decode_signed_data",
     "encode_page_hash_link",
+    "default_workers",
+    "hash_batch",
     "hash_buffer",
     "hash_file",
+    "hash_one",
     "hash_paths",
     "iter_files",
     "parse_pe_layout",
     "table_bytes",
     "table_from_bytes",
+    "run_ordered",
 ]

@@ -14,7 +14,9 @@ import typer.core
 
 from inspector import __version__
 from inspector.cli import (
+    commands_cache,
     commands_catalog,
+    commands_compare,
     commands_events,
     commands_hash,
     commands_policy,
@@ -64,10 +66,12 @@ def _root(
 
 commands_hash.register(app)
 commands_catalog.register(app)
+commands_compare.register(app)
 commands_sign.register(app)
 commands_policy.register(app)
 commands_simulate.register(app)
 commands_trace.register(app)
+commands_cache.register(app)
 commands_events.register(app)
 # Groups are added last so that help lists top-level commands first.
 app.add_typer(catalog_app, name="catalog")

@@ -18,7 +18,7 @@ from catalog.ctl import FLAG_BASE64, CatalogEntry, display_value
 from cdf import CdfInputError, parse_attribute_text
 from inspector.cli.exit_codes import ExitCode
 from inspector.cli.groups import catalog_app
-from inspector.cli.options import MAX_WORKERS, parse_iso_time
+from inspector.cli.options import CACHE_HELP, DASK_HELP, MAX_WORKERS, fleet_options, parse_iso_time
 from inspector.cli.progress import FileProgress
 from inspector.cli.text import count
 from inspector.pipeline.catalogs import (
@@ -178,6 +178,8 @@ def build_command(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),
+    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+    dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
     from_events: list[Path] = typer.Option(  # noqa: B008
         [],
         "--from-events",
@@ -220,6 +222,7 @@ def build_command(
             keep_going=keep_going,
             workers=workers or None,
             progress=bar,
+            fleet=fleet_options(cache, dask),
         )
     _finish(run, as_json=as_json, verbose=verbose)
 

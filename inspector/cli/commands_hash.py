@@ -19,7 +19,7 @@ from catalog import (
 )
 from catalog.pe import HashOptions
 from inspector.cli.exit_codes import ExitCode
-from inspector.cli.options import MAX_WORKERS
+from inspector.cli.options import CACHE_HELP, DASK_HELP, MAX_WORKERS, fleet_options
 from inspector.cli.progress import FileProgress
 from inspector.cli.text import count
 from inspector.pipeline.hashing import stream_inputs
@@ -61,6 +61,8 @@ def hash_command(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress on stderr (default: when a terminal)."
     ),
+    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+    dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
 ) -> None:
     """Hash files exactly as Windows does (Authenticode, page, first-page and flat hashes).
 
@@ -87,8 +89,11 @@ def hash_command(
     )
     kind = "json" if as_json else "jsonl" if as_jsonl else "text"
     writer = RecordWriter(sys.stdout, kind, chosen, page_tables=page_tables)
+    fleet = fleet_options(cache, dask)
     with FileProgress("hashing", progress) as bar:
-        for result in stream_inputs(paths, options, workers=workers or None, progress=bar):
+        for result in stream_inputs(
+            paths, options, workers=workers or None, progress=bar, fleet=fleet
+        ):
             writer.add(result)
     writer.close()
     for failure in writer.failures:

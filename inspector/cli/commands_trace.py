@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import typer
 
+from inspector.cli.commands_compare import render_diff
 from inspector.cli.exit_codes import ExitCode
+from inspector.cli.options import CACHE_HELP, DASK_HELP, fleet_options
 from inspector.cli.progress import FileProgress
 from inspector.cli.text import count
 from inspector.pipeline import demo as demo_pipeline
 from inspector.pipeline import outputs, trace
+from inspector.pipeline.compare import Previous, changes_since, read_previous
+from inspector.pipeline.fleet import FleetOptions
 from tracer import SessionOptions
 
 CONTEXT = {"token_normalize_func": str.lower, "help_option_names": ["--help", "-h", "-?"]}
@@ -79,6 +84,7 @@ def _output_options(
     ca2: str | None,
     listpath: str | None,
     report: str | None,
+    fleet: FleetOptions | None = None,
 ) -> outputs.OutputOptions:
     out = _out_kind(out_given)
     try:
@@ -103,13 +109,16 @@ def _output_options(
         ca2=ca2,
         list_path=listpath,
         report_path=report,
+        fleet=fleet,
     )
 
 
-def _render(result: trace.TraceOutputs, as_json: bool) -> None:
+def _render(result: trace.TraceOutputs, as_json: bool, previous: Previous | None = None) -> None:
     m = result.manifest
+    changes = changes_since(previous, result) if previous is not None else None
     if as_json:
         doc = {
+            **({"changes": changes.to_dict()} if changes is not None else {}),
             "session_id": m.session_id,
             "root": m.root,
             "files": len(m.entries),
@@ -136,11 +145,19 @@ def _render(result: trace.TraceOutputs, as_json: bool) -> None:
         typer.echo(f"kept the damaged journal for inspection: {result.damaged_journal}", err=True)
     for w in (*m.warnings, *result.warnings):
         typer.echo(f"warning: {w}", err=True)
+    if changes is not None:
+        typer.echo("changes since the previous catalog:")
+        typer.echo(render_diff(changes))
 
 
-def _finish(result: trace.TraceOutputs, as_json: bool) -> None:
+PREVIOUS_HELP = "Catalog of the previous version: report files added, removed and changed."
+
+
+def _finish(
+    result: trace.TraceOutputs, as_json: bool, previous: Previous | None = None
+) -> None:
     """Render, then exit 5 (DEGRADED) when the recording is incomplete: outputs are written."""
-    _render(result, as_json)
+    _render(result, as_json, previous)
     if result.manifest.degraded:
         typer.echo(
             f"the result is degraded ({count(len(result.manifest.degraded), 'reason')} above); "
@@ -262,12 +279,19 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
         progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
+        previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
+        cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+        dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Stop recording ROOT and write the catalog, CDF or file list plus a JSON report."""
-        opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
+        opts = _output_options(
+            out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report,
+            fleet_options(cache, dask),
+        )  # fmt: skip
+        old = read_previous(previous) if previous is not None else None
         with FileProgress("hashing", progress) as bar:
             result = trace.stop(root, opts, progress=bar)
-        _finish(result, as_json)
+        _finish(result, as_json, old)
 
     @app.command(context_settings=CONTEXT)
     def scan(
@@ -284,12 +308,19 @@ def register(app: typer.Typer) -> None:
         report: str | None = typer.Option(None, "--report", "-report", help="JSON report."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
         progress: bool | None = typer.Option(None, "--progress/--no-progress", help=PROGRESS),
+        previous: Path | None = typer.Option(None, "--previous", help=PREVIOUS_HELP),  # noqa: B008
+        cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),  # noqa: B008
+        dask: str | None = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Catalog every file already under PATH (Package Inspector's scan)."""
-        opts = _output_options(out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report)
+        opts = _output_options(
+            out, name, cdfpath, resdir, ph, en, ca1, ca2, listpath, report,
+            fleet_options(cache, dask),
+        )  # fmt: skip
+        old = read_previous(previous) if previous is not None else None
         with FileProgress("hashing", progress) as bar:
             result = trace.scan(path, opts, progress=bar)
-        _finish(result, as_json)
+        _finish(result, as_json, old)
 
     @app.command(context_settings=CONTEXT)
     def demo(

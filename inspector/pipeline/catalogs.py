@@ -58,7 +58,7 @@ from catalog.ctl import (
     parse_catalog,
     signer_summaries,
 )
-from catalog.pe import HashOptions, HashProgress, hash_paths, iter_files
+from catalog.pe import HashOptions, HashProgress, iter_files
 from cdf.builder import build_package_definition
 from cdf.errors import CdfInputError
 from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
@@ -67,6 +67,7 @@ from cdf.paths import resolve_member_path, windows_basename
 from cdf.writer import render_bytes
 from inspector.pipeline.files import MAX_CATALOG, check_arguments, read_input, write_atomically
 from inspector.pipeline.outputs import build_catalog_der, write_catalog_outputs
+from inspector.pipeline.fleet import FleetOptions, hash_stream
 
 SCHEMA_VERSION = 1
 CAB_MAGIC = b"MSCF"
@@ -229,6 +230,7 @@ def build_definition(
     drive_map: Mapping[str, str] | None = None,
     workers: int | None = None,
     progress: HashProgress | None = None,
+    fleet: FleetOptions | None = None,
     warnings: Sequence[str] = (),
     cdf_target: Path | None = None,
     prior_failures: Sequence[MemberFailure] = (),
@@ -304,7 +306,9 @@ def build_definition(
     members: list[CatalogMember] = []
     reports: list[MemberReport] = []
     newest = 0
-    results = hash_paths([j.path for j in jobs], options, workers=workers, progress=progress)
+    results = hash_stream(
+        [j.path for j in jobs], options, workers=workers, progress=progress, fleet=fleet
+    )
     try:
         for job, result in zip(jobs, results, strict=True):
             if isinstance(result, FileFailure):
@@ -473,6 +477,7 @@ def build_from_paths(
     keep_going: bool = False,
     workers: int | None = None,
     progress: HashProgress | None = None,
+    fleet: FleetOptions | None = None,
 ) -> CatalogRun:
     """Catalog files and folders (walked recursively) as a Package-Inspector-style definition.
 
@@ -516,6 +521,7 @@ def build_from_paths(
         workers=workers,
         progress=progress,
         cdf_target=cdf_output,
+        fleet=fleet,
         prior_failures=walk_failures,
     )
 

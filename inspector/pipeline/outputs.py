@@ -33,6 +33,7 @@ from catalog.ctl import (
 from catalog.pe import HashOptions
 from cdf.model import CatalogDefinition
 from cdf.writer import render_bytes
+from inspector.pipeline.fleet import FleetOptions
 from tracer import Hashes, TracerInputError, dumps_json
 
 DEFAULT_NAME = "InspectedPackage"
@@ -105,6 +106,8 @@ class OutputOptions:
     ca2: str | None = None
     list_path: str | None = None
     report_path: str | None = None
+    fleet: FleetOptions | None = None
+    """The hash cache and/or Dask cluster for hashing at stop (``--cache``, ``--dask``)."""
 
     def __post_init__(self) -> None:
         if self.out is not None and self.out.lower() not in OUT_KINDS:

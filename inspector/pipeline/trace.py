@@ -31,8 +31,9 @@ from typing import Any
 
 from catalog import FileDigests, FileFailure, file_digests_from_dict
 from catalog.ctl import CatalogMember, catalog_member, catalog_time
-from catalog.pe import HashProgress, hash_paths
+from catalog.pe import HashProgress
 from cdf.builder import build_package_definition, unwritable_path_reason
+from inspector.pipeline.fleet import FleetOptions, hash_stream
 from inspector.pipeline.outputs import (
     DEFAULT_NAME,
     HASH_OPTIONS,
@@ -196,13 +197,14 @@ def build_catalog_outputs(
 
 
 def _hash_survivors(
-    manifest: FileManifest, progress: HashProgress | None = None
+    manifest: FileManifest, fleet: FleetOptions | None, progress: HashProgress | None = None
 ) -> tuple[dict[str, FileDigests], list[str]]:
     """Hash every catalogable file that exists at stop (all cores, one read per file)."""
     paths = [e.path for e in manifest.entries if e.exists_at_stop and e.catalogable]
     hashes: dict[str, FileDigests] = {}
     warnings: list[str] = []
-    for p, result in zip(paths, hash_paths(paths, HASH_OPTIONS, progress=progress), strict=True):
+    results = hash_stream(paths, HASH_OPTIONS, progress=progress, fleet=fleet)
+    for p, result in zip(paths, results, strict=True):
         if isinstance(result, FileFailure):
             warnings.append(f"{p}: could not hash at stop: {result.error}")
         else:
@@ -268,7 +270,7 @@ def write_outputs(
 ) -> TraceOutputs:
     """File list, catalog and CDF, then the JSON report (which names them all)."""
     plan = plan_outputs(opts)
-    hashes, warnings = _hash_survivors(manifest, progress)
+    hashes, warnings = _hash_survivors(manifest, opts.fleet, progress)
     written: list[str] = []
     if plan.listing is not None:
         write_listing(plan.listing, [e.path for e in manifest.entries])
