@@ -12,11 +12,6 @@ from catalog.ctl.build import (
     NameValue,
     build_catalog,
 )
-from catalog.ctl.members import (
-    catalog_attributes,
-    catalog_member,
-    catalog_time,
-    resolve_time,
 from catalog.ctl.compare import (
     AttributeChange,
     CatalogDiff,
@@ -26,6 +21,12 @@ from catalog.ctl.compare import (
     diff_catalogs,
     merge_catalogs,
     trusted_subjects,
+)
+from catalog.ctl.members import (
+    catalog_attributes,
+    catalog_member,
+    catalog_time,
+    resolve_time,
 )
 from catalog.ctl.read import (
     CatalogEntry,
@@ -50,8 +51,8 @@ from catalog.ctl.verify import (
 
 __all__ = [
     "FLAG_BASE64",
-    "BuiltCatalog",
     "AttributeChange",
+    "BuiltCatalog",
     "CatalogDiff",
     "CatalogEntry",
     "CatalogMember",

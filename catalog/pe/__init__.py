@@ -38,8 +38,8 @@ __all__ = [
     "NotAPeError",
     "decode_page_hash_moniker",
     "decode_signed_data",
-    "encode_page_hash_link",
     "default_workers",
+    "encode_page_hash_link",
     "hash_batch",
     "hash_buffer",
     "hash_file",
@@ -47,7 +47,7 @@ __all__ = [
     "hash_paths",
     "iter_files",
     "parse_pe_layout",
+    "run_ordered",
     "table_bytes",
     "table_from_bytes",
-    "run_ordered",
 ]

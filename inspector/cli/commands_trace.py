@@ -153,9 +153,7 @@ def _render(result: trace.TraceOutputs, as_json: bool, previous: Previous | None
 PREVIOUS_HELP = "Catalog of the previous version: report files added, removed and changed."
 
 
-def _finish(
-    result: trace.TraceOutputs, as_json: bool, previous: Previous | None = None
-) -> None:
+def _finish(result: trace.TraceOutputs, as_json: bool, previous: Previous | None = None) -> None:
     """Render, then exit 5 (DEGRADED) when the recording is incomplete: outputs are written."""
     _render(result, as_json, previous)
     if result.manifest.degraded:

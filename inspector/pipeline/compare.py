@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog import CatalogInputError, HashAlgorithm, file_digests_from_dict
+from catalog import CatalogInputError, FileDigests, HashAlgorithm, file_digests_from_dict
 from catalog.ctl import (
     CatalogDiff,
     MergeResult,
@@ -38,16 +38,23 @@ class Previous:
     """Member names from the previous run's report (Package Inspector catalogs name no files)."""
 
 
-def _names(entries: Iterable[tuple[str, Mapping[str, Any] | None]], root: str) -> dict[bytes, str]:
-    """SIP digest (SHA256 and SHA1: v2 primary and compat identifiers) -> path under ``root``."""
-    names: dict[bytes, str] = {}
+def _decoded(
+    entries: Iterable[tuple[str, Mapping[str, Any] | None]],
+) -> Iterator[tuple[str, FileDigests]]:
+    """Report entries' hash dicts as records (entries without usable hashes are skipped)."""
     for path, hashes in entries:
         if not hashes:
             continue
         try:
-            digests = file_digests_from_dict({**hashes, "path": path})
+            yield path, file_digests_from_dict({**hashes, "path": path})
         except (KeyError, TypeError, ValueError):
             continue
+
+
+def _names(entries: Iterable[tuple[str, FileDigests]], root: str) -> dict[bytes, str]:
+    """SIP digest (SHA256 and SHA1: v2 primary and compat identifiers) -> path under ``root``."""
+    names: dict[bytes, str] = {}
+    for path, digests in entries:
         rel = os.path.relpath(path, root) if root else path
         for alg in HashAlgorithm:
             digest = digests.sip_digest(alg)
@@ -63,7 +70,7 @@ def _report_names(report: Path) -> dict[bytes, str]:
             (str(e["path"]), e.get("hashes_at_stop") or (e.get("hashes_at_close") or [None])[-1])
             for e in data["entries"]
         ]
-        return _names(entries, str(data.get("root") or ""))
+        return _names(_decoded(entries), str(data.get("root") or ""))
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return {}
 
