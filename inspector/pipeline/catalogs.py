@@ -64,8 +64,7 @@ from cdf.errors import CdfInputError
 from cdf.model import FLAT_SIP_GUID, CatalogDefinition, CdfMember
 from cdf.parser import decode, parse
 from cdf.paths import resolve_member_path, windows_basename
-from cdf.writer import render_bytes
-from inspector.pipeline.files import MAX_CATALOG, check_arguments, read_input, write_atomically
+from inspector.pipeline.files import MAX_CATALOG, check_arguments, read_input
 from inspector.pipeline.outputs import build_catalog_der, write_catalog_outputs
 
 SCHEMA_VERSION = 1
