@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (bad_pe_fixtures)."""
+"""Helpers for the catalog bad_pe_fixtures tests that more than one lane uses."""
 
 from __future__ import annotations
 

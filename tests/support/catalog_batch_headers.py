@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (batch_headers)."""
+"""Helpers for the catalog batch_headers tests that more than one lane uses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (ctl)."""
+"""Helpers for the catalog ctl tests that more than one lane uses."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from typing import Any
 import signify.asn1.ctl  # noqa: F401  (registers the CTL content type with asn1crypto)
 from asn1crypto.cms import ContentInfo
 
-from catalog.ctl.build import (
-    CatalogMember,
-    MemberKind,
-)
+from catalog.ctl.build import CatalogMember, MemberKind
 
 T0 = datetime(2025, 6, 5, 8, 0, 48, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (fixture_pki_names)."""
+"""Helpers for the catalog fixture_pki_names tests that more than one lane uses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (hasher_properties)."""
+"""Helpers for the catalog hasher_properties tests that more than one lane uses."""
 
 from __future__ import annotations
 

@@ -1,17 +1,11 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (sign)."""
+"""Helpers for the catalog sign tests that more than one lane uses."""
 
 from __future__ import annotations
 
 from asn1crypto import cms
 
-from catalog.cms.keys import (
-    SigningIdentity,
-)
-from catalog.cms.signed_data import (
-    OID_CTL,
-    SignOptions,
-    resign,
-)
+from catalog.cms.keys import SigningIdentity
+from catalog.cms.signed_data import OID_CTL, SignOptions, resign
 
 
 def _sign(data: bytes, ident: SigningIdentity, options: SignOptions | None = None) -> bytes:

@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (timestamp)."""
+"""Helpers for the catalog timestamp tests that more than one lane uses."""
 
 from __future__ import annotations
 

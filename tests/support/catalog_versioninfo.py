@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of catalog (versioninfo)."""
+"""Helpers for the catalog versioninfo tests that more than one lane uses."""
 
 from __future__ import annotations
 

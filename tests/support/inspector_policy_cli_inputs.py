@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of inspector (policy_cli_inputs)."""
+"""Helpers for the inspector policy_cli_inputs tests that more than one lane uses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of inspector (sign_cli)."""
+"""Helpers for the inspector sign_cli tests that more than one lane uses."""
 
 from __future__ import annotations
 

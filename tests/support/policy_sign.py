@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of policy (sign)."""
+"""Helpers for the policy sign tests that more than one lane uses."""
 
 from __future__ import annotations
 

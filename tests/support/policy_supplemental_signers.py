@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of policy (supplemental_signers)."""
+"""Helpers for the policy supplemental_signers tests that more than one lane uses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the unit, oracle and integration tests of tracer (snapshot)."""
+"""Helpers for the tracer snapshot tests that more than one lane uses."""
 
 from __future__ import annotations
 

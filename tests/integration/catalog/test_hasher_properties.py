@@ -23,10 +23,7 @@ from catalog.errors import CatalogError
 from catalog.pe.hashing import HashOptions, hash_buffer
 from catalog.records import FileKind, HashAlgorithm
 from tests.conftest import require_tool
-from tests.support.catalog_hasher_properties import (
-    Case,
-    mutated,
-)
+from tests.support.catalog_hasher_properties import Case, mutated
 
 
 def test_mutants_accepted_as_pe_hash_like_osslsigncode() -> None:

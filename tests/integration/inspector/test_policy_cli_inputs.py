@@ -14,11 +14,7 @@ from pathlib import Path
 
 from fixtures.pki import PKI_DIR
 from tests.conftest import require_tool
-from tests.support.inspector_policy_cli_inputs import (
-    invoke,
-    message,
-    tbs_sha256,
-)
+from tests.support.inspector_policy_cli_inputs import invoke, message, tbs_sha256
 
 # -- item 16: README's signed-policy recipe -------------------------------------------------------
 

@@ -8,11 +8,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from policy.signers import (
-    SignerLevel,
-    chain_from_catalog,
-    signer_rule,
-)
+from policy.signers import SignerLevel, chain_from_catalog, signer_rule
 from tests.conftest import require_tool
 
 

@@ -12,13 +12,9 @@ from pathlib import Path
 
 from catalog.cms.keys import SigningIdentity
 from policy.binary import compile_policy
-from policy.sign import (
-    sign_policy_binary,
-)
+from policy.sign import sign_policy_binary
 from tests.conftest import require_tool
-from tests.support.policy_sign import (
-    _signable,
-)
+from tests.support.policy_sign import _signable
 
 
 def test_openssl_verifies_and_returns_the_policy(identity: SigningIdentity, tmp_path: Path) -> None:

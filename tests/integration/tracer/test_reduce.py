@@ -6,14 +6,8 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import require_tool
-from tracer.records import (
-    ContentKind,
-)
-from tracer.reduce import (
-    HEAD_PROBE,
-    classify_head,
-    needed_head_length,
-)
+from tracer.records import ContentKind
+from tracer.reduce import HEAD_PROBE, classify_head, needed_head_length
 
 
 def test_classify_real_pe_against_file(pe_file: Path) -> None:

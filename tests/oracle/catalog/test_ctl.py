@@ -16,13 +16,7 @@ from pathlib import Path
 
 import signify.asn1.ctl  # noqa: F401  (registers the CTL content type with asn1crypto)
 
-from catalog.ctl.build import (
-    CatalogMember,
-    CatalogSpec,
-    MemberKind,
-    NameValue,
-    build_catalog,
-)
+from catalog.ctl.build import CatalogMember, CatalogSpec, MemberKind, NameValue, build_catalog
 from catalog.ctl.read import MemberType, parse_catalog
 from catalog.pe.hashing import HashOptions, hash_file
 from catalog.records import HashAlgorithm, PageHashTable

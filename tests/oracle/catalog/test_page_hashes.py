@@ -10,10 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from catalog.ctl.read import parse_catalog
-from catalog.pe.page_hashes import (
-    encode_page_hash_link,
-    table_bytes,
-)
+from catalog.pe.page_hashes import encode_page_hash_link, table_bytes
 
 
 def test_encoding_of_every_decoded_table_is_in_makecats_catalog(oracle_dir: Path) -> None:

@@ -17,9 +17,7 @@ from asn1crypto import cms
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from catalog.cms.signed_data import (
-    SignOptions,
-)
+from catalog.cms.signed_data import SignOptions
 from catalog.errors import CatalogInputError
 from catalog.pe.layout import parse_pe_layout
 from tests.support.catalog_sign import _attrs, _sign

@@ -21,12 +21,7 @@ from policy.generate import (
     new_policy,
 )
 from policy.model import FileRule, FileRuleKind
-from policy.signers import (
-    SignerLevel,
-    chain_from_catalog,
-    load_signer_chain,
-    signer_rule,
-)
+from policy.signers import SignerLevel, chain_from_catalog, load_signer_chain, signer_rule
 from policy.validate import check_policy
 from policy.xml import read_policy_xml, write_policy_xml
 from tests.support.policy_generate import BASE_ID

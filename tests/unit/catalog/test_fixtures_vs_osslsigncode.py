@@ -18,11 +18,7 @@ import pytest
 from catalog.records import PeMetadata
 from fixtures.generate import BUILDS, SIGNED
 from tests.conftest import FIXTURES
-from tests.support.catalog_fixtures_vs_osslsigncode import (
-    ALL_PES,
-    PE_DIR,
-    digests,
-)
+from tests.support.catalog_fixtures_vs_osslsigncode import ALL_PES, PE_DIR, digests
 
 SRC_DIR = FIXTURES / "src"
 

@@ -24,10 +24,7 @@ from catalog.errors import CatalogError
 from catalog.pe.hashing import HashOptions, hash_buffer
 from catalog.pe.layout import parse_pe_layout
 from catalog.records import FileDigests, FileKind, HashAlgorithm
-from tests.support.catalog_hasher_properties import (
-    Case,
-    mutated,
-)
+from tests.support.catalog_hasher_properties import Case, mutated
 
 PAGE = 4096
 TIME_LIMIT_S = 2.0

@@ -27,10 +27,7 @@ from catalog.cms.keys import (
     identity_from_pfx,
     preflight,
 )
-from catalog.cms.signed_data import (
-    build_signed_data,
-    content_info_for,
-)
+from catalog.cms.signed_data import build_signed_data, content_info_for
 from catalog.errors import CatalogInputError
 from fixtures.pki import PFX_PASSWORD, PKI_DIR
 from tests.support.catalog_sign import _attrs, _sign

@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cdf.errors import CdfInputError
-from cdf.model import (
-    CatalogDefinition,
-    CdfAttribute,
-    CdfMember,
-    hash_algorithm_problem,
-    parse_int,
-)
+from cdf.model import CatalogDefinition, CdfAttribute, CdfMember, hash_algorithm_problem, parse_int
 
 
 def test_flag_properties() -> None:

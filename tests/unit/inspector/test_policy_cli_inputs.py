@@ -16,13 +16,7 @@ import pytest
 
 from fixtures.pki import PKI_DIR
 from inspector.cli import app
-from tests.support.inspector_policy_cli_inputs import (
-    BASE_ID,
-    invoke,
-    message,
-    runner,
-    tbs_sha256,
-)
+from tests.support.inspector_policy_cli_inputs import BASE_ID, invoke, message, runner, tbs_sha256
 
 
 def utf16(path: Path, out: Path, codec: str = "utf-16-le") -> Path:

@@ -8,16 +8,8 @@ import pytest
 
 from policy.binary import compile_policy
 from policy.errors import PolicyInputError
-from policy.generate import (
-    new_policy,
-    set_policy_info,
-    set_rule_options,
-)
-from policy.signers import (
-    SignerLevel,
-    load_signer_chain,
-    signer_rule,
-)
+from policy.generate import new_policy, set_policy_info, set_rule_options
+from policy.signers import SignerLevel, load_signer_chain, signer_rule
 from tests.conftest import FIXTURES
 from tests.support.policy_generate import BASE_ID
 

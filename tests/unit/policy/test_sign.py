@@ -18,16 +18,9 @@ from policy.binary import compile_policy
 from policy.errors import PolicyInputError, PolicyVerificationError
 from policy.generate import add_signer, new_policy, set_rule_options
 from policy.model import Ref
-from policy.sign import (
-    preflight_policy_signing,
-    sign_policy_binary,
-    unwrap_signed_policy,
-)
+from policy.sign import preflight_policy_signing, sign_policy_binary, unwrap_signed_policy
 from policy.signers import SignerLevel, load_signer_chain, signer_rule
-from tests.support.policy_sign import (
-    POLICY_ID,
-    _signable,
-)
+from tests.support.policy_sign import POLICY_ID, _signable
 from tests.support.signing import identity as fixture_identity
 from tests.support.signing import pki
 
