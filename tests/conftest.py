@@ -55,13 +55,40 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 LANES = ("unit", "oracle", "integration")
+ORACLE_FIXTURES = ("oracle_dir", "policy_oracle_dir")
+
+
+def _lane_error(item: pytest.Item, lane: str) -> str | None:
+    """Why ``item`` does not belong in ``lane``'s folder, or None when it does."""
+    explicit = {m.name for m in item.iter_markers() if m.name in LANES}
+    if lane == "unit":
+        used = [f for f in ORACLE_FIXTURES if f in getattr(item, "fixturenames", ())]
+        if used:
+            return f"uses {used[0]} (Microsoft files in ../shared): move it to tests/oracle/"
+        if explicit:
+            wrong = sorted(explicit)[0]
+            return f"is marked {wrong}: move it to tests/{wrong}/ and drop the marker"
+    elif lane == "oracle" and "integration" in explicit:
+        return "is marked integration: move it to tests/integration/ and drop the marker"
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The folder says the lane: tests/unit, tests/oracle, tests/integration get that marker."""
+    """The folder says the lane: tests/unit, tests/oracle, tests/integration get that marker.
+
+    A test whose fixtures or explicit markers say another lane fails collection, naming the test
+    and the folder it belongs in (CONTRIBUTING.md, "Tests").
+    """
     tests_root = Path(__file__).resolve().parent
+    errors: list[str] = []
     for item in items:
         rel = item.path.resolve().relative_to(tests_root).parts
         lane = rel[0] if rel and rel[0] in LANES else None
-        if lane is not None:
-            item.add_marker(getattr(pytest.mark, lane))
+        if lane is None:
+            continue
+        why = _lane_error(item, lane)
+        if why is not None:
+            errors.append(f"{item.nodeid} is in tests/{lane}/ but {why}")
+        item.add_marker(getattr(pytest.mark, lane))
+    if errors:
+        raise pytest.UsageError("tests in the wrong lane:\n  " + "\n  ".join(errors))

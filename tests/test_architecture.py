@@ -229,3 +229,16 @@ def test_tracer_modules_are_small_and_say_their_job(path: Path) -> None:
     assert doc, f"{path.relative_to(ROOT)}: start with a docstring naming its job and spec section"
     if path.name != "__init__.py":
         assert "tracer.md" in doc, f"{path.relative_to(ROOT)}: docstring names no tracer.md section"
+
+
+MAX_MODULE_LINES = 650
+
+
+def test_every_product_module_is_under_650_lines() -> None:
+    """CONTRIBUTING.md: no product module over 650 lines; split a longer one by job."""
+    too_long = [
+        f"{path.relative_to(ROOT).as_posix()}: {lines} lines"
+        for _pkg, path in _sources()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) >= MAX_MODULE_LINES
+    ]
+    assert not too_long, f"over {MAX_MODULE_LINES} lines, split by job: {too_long}"

@@ -5,7 +5,6 @@ checks it performs compare our digests with hashlib and LIEF (independent implem
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 from pathlib import Path
 
@@ -19,18 +18,12 @@ from bench.hash_throughput import (
     run_benchmark,
     write_synthetic_large_pe,
 )
-from tests.support.synthetic_pe import SyntheticPe
+from tests.support.bench_inputs import write_three_files
 
 
 @pytest.fixture
 def three_files(tmp_path: Path) -> list[Path]:
-    aligned = tmp_path / "aligned.dll"
-    aligned.write_bytes(SyntheticPe().build())  # 0x1800 bytes: a multiple of 8
-    unaligned = tmp_path / "unaligned.exe"
-    unaligned.write_bytes(SyntheticPe(pe32_plus=False, overlay=b"tail").build())
-    text = tmp_path / "notes.txt"
-    text.write_bytes(b"not a PE at all\n" * 100)
-    return [aligned, unaligned, text]
+    return write_three_files(tmp_path)
 
 
 def test_every_method_runs_and_agrees_with_hashlib_and_lief(three_files: list[Path]) -> None:
@@ -76,19 +69,6 @@ def test_every_method_runs_and_agrees_with_hashlib_and_lief(three_files: list[Pa
     for measurement in report.measurements.values():
         assert measurement.label in table
     assert "MISMATCH" not in table
-
-
-@pytest.mark.integration
-def test_osslsigncode_subset_finds_our_image_hash(three_files: list[Path]) -> None:
-    from tests.conftest import require_tool
-
-    require_tool("osslsigncode")
-    report = run_benchmark([str(p) for p in three_files], repetitions=1, osslsigncode_every=1)
-    assert report.osslsigncode_files == 3
-    assert report.measurements["osslsigncode"].files == 3
-    assert report.checks.mismatches == []
-    # osslsigncode pads unsigned images the Windows way: both PEs agree, the unaligned one too
-    assert report.checks.osslsigncode_agree == 2
 
 
 def test_large_file_probe_reports_digest_and_memory(tmp_path: Path) -> None:
@@ -139,21 +119,3 @@ def test_catalog_build_bench_runs_end_to_end() -> None:
     assert figures["catalog_bytes"] > figures["unsigned_bytes"]
     assert figures["peak_mib_full"] > 0
     assert "read_s" in figures
-
-
-@pytest.mark.integration
-def test_hash_cli_bench_runs_and_checks_outputs(tmp_path: Path, three_files: list[Path]) -> None:
-    """bench.hash_cli once over tiny workloads: every method runs; the outputs are checked
-    inside (one record per file; flat SHA-256 against hashlib)."""
-    from bench import hash_cli
-
-    saved = tmp_path / "rows.json"
-    args = ["--real", str(three_files[0].parent), "--small", "12", "--repetitions", "1"]
-    assert hash_cli.main([*args, "--json", str(saved)]) == 0
-    rows = [hash_cli.Row(**r) for r in json.loads(saved.read_text())]
-    assert [(r.workload, r.files) for r in rows] == [("real PEs", 2), ("small-12", 12)]
-    for row in rows:
-        assert set(row.seconds) == {"limit", *hash_cli.COMMANDS}
-        # sha-sums on a dozen files may end before the first sample; Python never does
-        assert all(row.peak_rss_mb[m] > 0 for m in hash_cli.COMMANDS if m.startswith("hash"))
-    assert "ratio to the limit" in hash_cli.render(rows)

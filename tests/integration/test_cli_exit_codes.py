@@ -19,8 +19,6 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 from tests.support.sessionkit import child_env
 
-pytestmark = pytest.mark.integration
-
 INSPECTOR = str(Path(sys.executable).parent / "inspector")
 PKI = PROJECT_ROOT / "fixtures" / "pki"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -21,8 +21,6 @@ import pytest
 
 from tests.support.sessionkit import child_env
 
-pytestmark = pytest.mark.integration
-
 INSPECTOR = str(Path(sys.executable).parent / "inspector")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 MEMORY_LIMIT = 2 * 1024**3

@@ -21,7 +21,7 @@ from tests.conftest import PROJECT_ROOT
 OLD_REF = "068107a"
 SCRIPT = PROJECT_ROOT / "scripts" / "compare-outputs"
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def _has_ref(ref: str) -> bool:

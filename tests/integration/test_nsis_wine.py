@@ -45,7 +45,7 @@ from tests.support.sessionkit import (  # noqa: F401 - state_dir is a fixture
     state_dir,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("state_dir")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("state_dir")]
 
 NSIS_SRC = FIXTURES / "nsis"
 PKI = FIXTURES / "pki"

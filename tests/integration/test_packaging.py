@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from tests.support.sessionkit import recorder_pid, state_dir  # noqa: F401 - fix
 from tracer.control import request
 from tracer.state import find_session
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
+pytestmark = pytest.mark.usefixtures("state_dir")
 
 HOSTILE = {
     b"evil\nname.ps1": b"Write-Host 'line feed'\n",

@@ -24,7 +24,7 @@ from tests.support.sessionkit import (
     state_dir,  # noqa: F401 - fixture used through usefixtures
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
+pytestmark = pytest.mark.usefixtures("state_dir")
 PE = FIXTURES / "pe"
 PKI = FIXTURES / "pki"
 

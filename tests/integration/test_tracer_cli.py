@@ -20,7 +20,7 @@ from tests.support.sessionkit import (  # noqa: F401 - state_dir is used through
     state_dir,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
+pytestmark = pytest.mark.usefixtures("state_dir")
 
 
 cli = run_cli

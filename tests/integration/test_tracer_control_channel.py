@@ -25,7 +25,7 @@ from tests.support.sessionkit import (
 )
 from tracer.session import session_status, stop_session
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
+pytestmark = pytest.mark.usefixtures("state_dir")
 
 NOBODY = 65534
 

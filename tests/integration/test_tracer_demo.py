@@ -20,7 +20,6 @@ from inspector.cli import app, main
 from tests.conftest import FIXTURES, require_tool
 from tests.support.sessionkit import IS_ROOT, LINUX
 
-pytestmark = pytest.mark.integration
 PKI = FIXTURES / "pki"
 
 

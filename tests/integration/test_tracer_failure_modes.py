@@ -36,7 +36,7 @@ from tracer.records import Reason
 from tracer.session import session_status, stop_session
 from tracer.state import find_session
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_dir")]
+pytestmark = pytest.mark.usefixtures("state_dir")
 
 
 def _alive(pid: int) -> bool:

@@ -10,43 +10,16 @@ prefixes shorter than the file.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.errors import CatalogInputError
 from catalog.pe.digests import DigestSession, digest_buffer
-from catalog.pe.headers import Parsed, parse_layouts
-from catalog.pe.layout import PeLayout, parse_pe_layout
+from catalog.pe.headers import parse_layouts
+from catalog.pe.layout import PeLayout
 from catalog.records import ALL_ALGORITHMS
 from tests.conftest import FIXTURES
-from tests.unit.catalog.test_hasher_properties import Case, mutated
-
-
-def reference(data: bytes, size: int) -> Parsed:
-    try:
-        return parse_pe_layout(data, size)
-    except CatalogInputError as exc:
-        return exc
-
-
-def same(batched: Parsed, scalar: Parsed) -> bool:
-    if isinstance(scalar, PeLayout):
-        return batched == scalar
-    return type(batched) is type(scalar) and str(batched) == str(scalar)
-
-
-def check(items: list[tuple[bytes, int]]) -> None:
-    batched = parse_layouts([d for d, _ in items], [s for _, s in items])
-    assert len(batched) == len(items)
-    for (data, size), got in zip(items, batched, strict=True):
-        want = reference(data, size)
-        assert same(got, want), (got, want)
-
-
-def fixture_files(root: Path) -> list[bytes]:
-    return [p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()]
+from tests.support.catalog_batch_headers import check, fixture_files, reference
+from tests.support.catalog_hasher_properties import Case, mutated
 
 
 def test_every_fixture_in_one_batch() -> None:
@@ -54,11 +27,6 @@ def test_every_fixture_in_one_batch() -> None:
     assert len(files) > 10
     check([(d, len(d)) for d in files])
     assert sum(isinstance(p, PeLayout) for p in parse_layouts(files, [len(d) for d in files])) >= 11
-
-
-def test_microsoft_files_in_one_batch(oracle_dir: Path) -> None:
-    files = fixture_files(oracle_dir)
-    check([(d, len(d)) for d in files])
 
 
 def test_prefixes_of_fixtures_agree() -> None:

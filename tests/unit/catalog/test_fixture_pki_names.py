@@ -7,43 +7,9 @@ in fixtures/pki/ must use PrintableString names, except the one deliberate negat
 
 from __future__ import annotations
 
-import re
-import subprocess
-
-import pytest
-
-from tests.conftest import FIXTURES, require_tool
-
-PKI = FIXTURES / "pki"
-CERTS = sorted(p.name for p in PKI.glob("*.pem") if not p.name.endswith((".key.pem", "-chain.pem")))
-_STRING = re.compile(r"prim:\s+(PRINTABLESTRING|UTF8STRING|IA5STRING|BMPSTRING|T61STRING)\s*:(.*)")
-
-
-def _name_strings(cert: str) -> list[tuple[str, str]]:
-    out = subprocess.run(
-        [require_tool("openssl"), "asn1parse", "-in", str(PKI / cert)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [(m[1], m[2]) for m in map(_STRING.search, out.splitlines()) if m]
+from tests.support.catalog_fixture_pki_names import CERTS
 
 
 def test_every_identity_is_present() -> None:
     assert "leaf-utf8-names.pem" in CERTS
     assert len(CERTS) == 13
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("cert", CERTS)
-def test_name_string_types(cert: str) -> None:
-    strings = _name_strings(cert)
-    # issuer C, O, CN then subject C, O, CN
-    assert len(strings) == 6, strings
-    issuer, subject = strings[:3], strings[3:]
-    assert {kind for kind, _ in issuer} == {"PRINTABLESTRING"}
-    if cert == "leaf-utf8-names.pem":
-        assert [kind for kind, _ in subject] == ["PRINTABLESTRING", "UTF8STRING", "UTF8STRING"]
-    else:
-        assert {kind for kind, _ in subject} == {"PRINTABLESTRING"}
-    assert subject[1][1] == "Inspector Test PKI"

@@ -205,22 +205,6 @@ def test_streaming_path_handles_files_smaller_than_a_chunk(
     assert streamed.flat_sha256 == hashlib.sha256(data).digest()
 
 
-def test_digests_survive_json(oracle_dir: Path) -> None:
-    """What the tracer journals (to_dict as JSON) comes back as the same record."""
-    import json
-
-    from catalog.records import file_digests_from_dict
-
-    for path in (
-        oracle_dir / "microsoft" / "DXCore.dll",  # signed, page hashes, metadata
-        oracle_dir / "makecat" / "unsigned.exe",
-        oracle_dir / "makecat" / "unsigned.mof",
-        oracle_dir / "edge" / "BadNtHeaders.exe",
-    ):
-        record = hash_file(path)
-        assert file_digests_from_dict(json.loads(json.dumps(record.to_dict()))) == record
-
-
 def overlapping_sections_pe(count: int, section_size: int) -> bytes:
     """One section's raw data declared ``count`` times (issue: page-hash amplification)."""
     import struct

@@ -15,13 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import subprocess
-import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -29,111 +24,10 @@ from catalog.errors import CatalogError
 from catalog.pe.hashing import HashOptions, hash_buffer
 from catalog.pe.layout import parse_pe_layout
 from catalog.records import FileDigests, FileKind, HashAlgorithm
-from tests.conftest import FIXTURES, require_tool
+from tests.support.catalog_hasher_properties import Case, mutated
 
-PE_DIR = FIXTURES / "pe"
-BASE_NAMES = (
-    "hello64.exe",
-    "hello32.exe",
-    "version64.dll",
-    "hello64-signed-sha256.exe",
-    "hello32-signed-sha1.exe",
-)
-BASES = {name: (PE_DIR / name).read_bytes() for name in BASE_NAMES}
 PAGE = 4096
 TIME_LIMIT_S = 2.0
-"""Generous per-file bound; a hang or quadratic blow-up on hostile headers exceeds it by far."""
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    name: str
-    offset: int
-    width: int
-
-
-def header_fields(data: bytes) -> tuple[Field, ...]:
-    """The fields that steer hashing, at their offsets in an unmutated fixture (formats.md 1.1)."""
-    (e,) = struct.unpack_from("<I", data, 0x3C)
-    oh = e + 24
-    (nsections,) = struct.unpack_from("<H", data, e + 6)
-    (size_of_opt,) = struct.unpack_from("<H", data, e + 20)
-    (magic,) = struct.unpack_from("<H", data, oh)
-    pe32 = magic == 0x10B
-    cert = oh + (128 if pe32 else 144)
-    fields = [
-        Field("e_lfanew", 0x3C, 4),
-        Field("NumberOfSections", e + 6, 2),
-        Field("SizeOfOptionalHeader", e + 20, 2),
-        Field("Magic", oh, 2),
-        Field("SizeOfHeaders", oh + 60, 4),
-        Field("NumberOfRvaAndSizes", oh + (92 if pe32 else 108), 4),
-        Field("CertTable.offset", cert, 4),
-        Field("CertTable.size", cert + 4, 4),
-    ]
-    table = oh + size_of_opt
-    for i in range(nsections):
-        fields.append(Field(f"section{i}.SizeOfRawData", table + 40 * i + 16, 4))
-        fields.append(Field(f"section{i}.PointerToRawData", table + 40 * i + 20, 4))
-    return tuple(fields)
-
-
-FIELDS = {name: header_fields(data) for name, data in BASES.items()}
-
-
-@st.composite
-def field_value(draw: st.DrawFn, width: int, size: int) -> int:
-    top = (1 << (8 * width)) - 1
-    special = [0, 1, 2, 4, 5, 8, 0x10, 0x40, 0x200, 0x400, 0x1000, 0x1001, size - 8, size - 1]
-    special += [size, size + 1, size + 8, top - 1, top]
-    value = draw(st.one_of(st.sampled_from(special), st.integers(0, top)))
-    return max(0, min(value, top))
-
-
-class Case:
-    """A mutated fixture; its repr names the edits, not the (large) bytes."""
-
-    __slots__ = ("base", "data", "edits")
-
-    def __init__(self, base: str, edits: tuple[str, ...], data: bytes) -> None:
-        self.base = base
-        self.edits = edits
-        self.data = data
-
-    def __repr__(self) -> str:
-        return f"Case({self.base!r}, {self.edits!r}, <{len(self.data)} bytes>)"
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> Case:
-    name = draw(st.sampled_from(BASE_NAMES))
-    data = bytearray(BASES[name])
-    edits: list[str] = []
-    for _ in range(draw(st.integers(1, 3))):
-        op = draw(st.sampled_from(("flip", "truncate", "append", "field", "field", "field")))
-        if op == "flip" and data:
-            offset = draw(st.integers(0, min(len(data), 0x600) - 1))
-            mask = draw(st.integers(1, 255))
-            data[offset] ^= mask
-            edits.append(f"xor {mask:#04x} at {offset:#x}")
-        elif op == "truncate":
-            # Mostly near the end (inside the last section or the signature), sometimes anywhere.
-            tail = st.integers(max(0, len(data) - 0x3000), len(data))
-            cut = draw(st.one_of(tail, tail, st.integers(0, len(data))))
-            del data[cut:]
-            edits.append(f"truncate at {cut:#x}")
-        elif op == "append":  # data after a signature, or an odd-sized overlay
-            extra = draw(st.binary(min_size=1, max_size=64))
-            data += extra
-            edits.append(f"append {len(extra)} bytes")
-        elif op == "field":
-            target = draw(st.sampled_from(FIELDS[name]))
-            value = draw(field_value(target.width, len(data)))
-            if target.offset + target.width <= len(data):
-                end = target.offset + target.width
-                data[target.offset : end] = value.to_bytes(target.width, "little")
-                edits.append(f"{target.name} = {value:#x}")
-    return Case(name, tuple(edits), bytes(data))
 
 
 def contiguous_ranges(data: bytes) -> tuple[tuple[tuple[int, int], ...], int, int, int]:
@@ -251,47 +145,3 @@ def test_arbitrary_small_inputs(data: bytes) -> None:
         except CatalogError:
             continue
         assert result.flat_sha256 == hashlib.sha256(candidate).digest()
-
-
-@pytest.mark.integration
-def test_mutants_accepted_as_pe_hash_like_osslsigncode() -> None:
-    """Differential oracle: osslsigncode 2.9 on each mutant the hasher calls a conformant PE."""
-    exe = require_tool("osslsigncode")
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-
-        @settings(
-            max_examples=300,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        )
-        @given(mutated())
-        def check(case: Case) -> None:
-            try:
-                result = hash_buffer(case.data, "<mutated>", HashOptions(metadata=False))
-            except CatalogError:
-                return
-            if result.kind is not FileKind.PE:
-                return
-            path, out = tmp / "mutant.exe", tmp / "mutant.der"
-            path.write_bytes(case.data)
-            for alg in HashAlgorithm:
-                out.unlink(missing_ok=True)
-                proc = subprocess.run(
-                    [exe, "extract-data", "-h", alg.value, "-in", str(path), "-out", str(out)],
-                    capture_output=True,
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    event("osslsigncode refused")
-                    return
-                digest = result.authenticode(alg)
-                assert digest is not None
-                # extract-data ends with the DigestInfo digest, then an empty SignerInfos SET.
-                tail = bytes([0x04, alg.digest_size]) + digest + b"\x31\x00"
-                assert out.read_bytes().endswith(tail), f"{alg.value} differs from osslsigncode"
-            event("agrees with osslsigncode")
-
-        check()

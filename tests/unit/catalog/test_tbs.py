@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -14,22 +13,6 @@ from cryptography.x509.oid import NameOID
 
 from catalog.asn1.x509 import certificates_in, tbs_hash_of
 from catalog.errors import CatalogInputError
-
-# MSD-NEWCIP: the TBS of "Microsoft Windows Third Party Component CA 2012" in New-CIPolicy output.
-THIRD_PARTY_CA_2012_TBS = "CEC1AFD0E310C55C1DCC601AB8E172917706AA32FB5EAF826813547FDF02DD46"
-
-
-@pytest.mark.oracle
-def test_third_party_component_ca_2012_matches_microsoft(oracle_dir: Path) -> None:
-    data = (oracle_dir / "microsoft" / "oem89.cat").read_bytes()
-    found = [tbs_hash_of(der) for der in certificates_in(data, "oem89.cat")]
-    by_cn = {t.subject: t for t in found}
-    ca = next(t for s, t in by_cn.items() if "Third Party Component CA 2012" in s)
-    assert ca.tbs_hash == THIRD_PARTY_CA_2012_TBS
-    assert ca.hash_algorithm == "sha256"
-    assert ca.signature_algorithm == "sha256WithRSAEncryption"
-    assert ca.note is None
-    assert len(found) == 2
 
 
 def _self_signed(
@@ -110,25 +93,6 @@ def test_pem_bundle_yields_every_certificate(rsa_key: rsa.RSAPrivateKey) -> None
         a.public_bytes(serialization.Encoding.DER),
         b.public_bytes(serialization.Encoding.DER),
     ]
-
-
-@pytest.mark.oracle
-def test_signed_pe_certificates_sha1_chain(oracle_dir: Path) -> None:
-    """sigcheck.exe carries sha1WithRSA certificates: their TBS value is SHA1 (MSD-DRV style)."""
-    data = (oracle_dir / "microsoft" / "sigcheck.exe").read_bytes()
-    ders = certificates_in(data, "sigcheck.exe")
-    assert len(ders) == 4
-    algs: set[str] = set()
-    for der in ders:
-        cert = x509.load_der_x509_certificate(der)
-        alg = cert.signature_hash_algorithm
-        assert alg is not None
-        algs.add(tbs_hash_of(der).hash_algorithm)
-        assert (
-            tbs_hash_of(der).tbs_hash
-            == hashlib.new(alg.name, cert.tbs_certificate_bytes).hexdigest().upper()
-        )
-    assert algs == {"sha1"}
 
 
 @pytest.mark.parametrize("data", [b"", b"hello", b"\x30\x03\x02\x01\x01", b"MZ" + b"\0" * 100])

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pytest
 from asn1crypto import cms, tsp
 
-from catalog.cms.signed_data import OID_CTL, SignOptions, resign
 from catalog.cms.timestamp import Rfc3161Timestamper, build_request, http_transport, parse_response
 from catalog.errors import CatalogEnvironmentError, CatalogVerificationError
-from tests.support.signing import identity, pki
+from tests.support.catalog_timestamp import _config
+from tests.support.signing import pki
 from tests.support.tsa_server import GEN_TIME, TsaConfig, make_response, running_tsa
-
-
-def _config(mode: str = "good") -> TsaConfig:
-    tsa = pki().tsa
-    return TsaConfig(tsa.cert, tsa.key, chain=tsa.chain[:1], mode=mode)  # type: ignore[arg-type]
 
 
 def test_request_shape() -> None:
@@ -42,33 +36,6 @@ def test_loopback_tsa_over_http() -> None:
     tst = tsp.TSTInfo.load(info["content"]["encap_content_info"]["content"].parsed.dump())
     assert tst["gen_time"].native == GEN_TIME
     assert tst["nonce"].native == 7
-
-
-def test_signed_catalog_carries_token_over_encrypted_digest(oracle_dir: Path) -> None:
-    data = (oracle_dir / "makecat" / "unsigned.cat").read_bytes()
-    ident = identity()
-    with running_tsa(_config()) as url:
-        out = resign(
-            data,
-            "unsigned.cat",
-            ident.certificate_der,
-            ident.chain_der,
-            ident.sign,
-            SignOptions(),
-            Rfc3161Timestamper(url),
-            expected_content_type=OID_CTL,
-        )
-    (signer,) = cms.ContentInfo.load(out)["content"]["signer_infos"]
-    (attr,) = signer["unsigned_attrs"]
-    assert attr["type"].dotted == "1.3.6.1.4.1.311.3.3.1"
-    token = attr["values"][0]
-    tst = tsp.TSTInfo.load(token["content"]["encap_content_info"]["content"].parsed.dump())
-    import hashlib
-
-    assert (
-        tst["message_imprint"]["hashed_message"].native
-        == hashlib.sha256(signer["signature"].native).digest()
-    )
 
 
 @pytest.mark.parametrize(

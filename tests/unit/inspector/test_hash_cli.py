@@ -6,14 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from catalog.pe.hashing import hash_file
 from inspector.cli import app
-from inspector.cli.commands_hash import json_record
+from tests.support.inspector_hash_cli import runner
 from tests.support.synthetic_pe import SyntheticPe
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -21,24 +17,6 @@ def tree(tmp_path: Path) -> Path:
     (tmp_path / "app.exe").write_bytes(bytes(SyntheticPe().build()))
     (tmp_path / "setup.ps1").write_text("Write-Host hi\n")
     return tmp_path
-
-
-def test_json_has_every_hash_and_classification(oracle_dir: Path) -> None:
-    unsigned = str(oracle_dir / "makecat" / "unsigned.exe")
-    result = runner.invoke(app, ["hash", "--json", "--page-tables", unsigned])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert doc["schema_version"] == 1
-    assert doc["failures"] == []
-    (entry,) = doc["files"]
-    assert entry["kind"] == "pe"
-    assert entry["authenticode_sha256"] == (
-        "2D2C7B382C8163A419B9FF214A7B651C33F9EA43335907F11377290C5158A7A4"
-    )
-    assert entry["page_hash_sha256"] == (
-        "43CE7BFD7EEA479340D0EA3F8B5903D3F85BB18AE184A662372C64F8B5C65A85"
-    )
-    assert len(entry["page_table_sha256"]) == 28
 
 
 def test_human_output_lists_files_and_summary(tree: Path) -> None:
@@ -73,18 +51,6 @@ def test_bad_algorithm_is_a_usage_error(tree: Path) -> None:
     assert "unknown hash algorithm" in result.output
 
 
-def test_json_has_first_page_hashes_but_no_tables_unless_asked(oracle_dir: Path) -> None:
-    unsigned = str(oracle_dir / "makecat" / "unsigned.exe")
-    result = runner.invoke(app, ["hash", "--json", unsigned])
-    assert result.exit_code == 0, result.output
-    (entry,) = json.loads(result.stdout)["files"]
-    assert "page_table_sha256" not in entry
-    assert "page_table_sha1" not in entry
-    assert entry["page_hash_sha256"] == (
-        "43CE7BFD7EEA479340D0EA3F8B5903D3F85BB18AE184A662372C64F8B5C65A85"
-    )
-
-
 def test_jsonl_gives_one_record_per_line_then_failures(tree: Path) -> None:
     result = runner.invoke(app, ["hash", "--jsonl", str(tree), str(tree / "missing.dll")])
     assert result.exit_code == 3
@@ -116,13 +82,3 @@ def test_progress_can_be_forced_off_a_terminal(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "files" in result.stderr
     assert "8/8" in result.stderr
-
-
-def test_json_record_is_the_records_own_dict(oracle_dir: Path) -> None:
-    """The CLI's fast rendering of page tables parses back to exactly ``to_dict()``."""
-    for name in ("makecat/unsigned.exe", "microsoft/whois.exe"):
-        result = hash_file(oracle_dir / name)
-        for page_tables in (True, False):
-            rendered = json.loads(json_record(result, page_tables=page_tables))
-            assert rendered == result.to_dict(page_tables=page_tables)
-        assert len(json.loads(json_record(result, page_tables=True))["page_table_sha256"]) > 2

@@ -9,39 +9,14 @@ what is missing. Expected TBS values come from cryptography + hashlib, signature
 from __future__ import annotations
 
 import codecs
-import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from typer.testing import CliRunner, Result
 
 from fixtures.pki import PKI_DIR
 from inspector.cli import app
-from inspector.cli.exit_codes import exit_code_for
-from tests.conftest import require_tool
-
-runner = CliRunner()
-BASE_ID = "{7A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D}"
-
-
-def invoke(args: list[str]) -> tuple[int, Result]:
-    """Run like ``inspector.cli.main``: package errors become the documented exit codes."""
-    result = runner.invoke(app, args)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        return int(exit_code_for(result.exception)), result
-    return result.exit_code, result
-
-
-def message(result: Result) -> str:
-    return result.output + ("" if result.exception is None else str(result.exception))
-
-
-def tbs_sha256(name: str) -> str:
-    cert = x509.load_pem_x509_certificate((PKI_DIR / name).read_bytes())
-    return hashlib.sha256(cert.tbs_certificate_bytes).hexdigest().upper()
+from tests.support.inspector_policy_cli_inputs import BASE_ID, invoke, message, runner, tbs_sha256
 
 
 def utf16(path: Path, out: Path, codec: str = "utf-16-le") -> Path:
@@ -50,14 +25,6 @@ def utf16(path: Path, out: Path, codec: str = "utf-16-le") -> Path:
     bom = codecs.BOM_UTF16_LE if codec == "utf-16-le" else codecs.BOM_UTF16_BE
     out.write_bytes(bom + text.encode(codec))
     return out
-
-
-@pytest.fixture
-def base_xml(tmp_path: Path) -> Path:
-    xml = tmp_path / "base.xml"
-    code, result = invoke(["policy", "new", "-o", str(xml), "--name", "B", "--policy-id", BASE_ID])
-    assert code == 0, result.output
-    return xml
 
 
 # -- item 13: UTF-16 is XML in every command ----------------------------------------------------
@@ -162,46 +129,6 @@ def test_bad_values_in_other_policy_commands_exit_2(args: list[str]) -> None:
     code, result = invoke(args)
     assert code == 2, message(result)
     assert "Invalid value" in message(result)
-
-
-# -- item 16: README's signed-policy recipe -------------------------------------------------------
-
-
-def test_readme_update_signer_recipe_signs_and_names_what_is_missing(
-    base_xml: Path, tmp_path: Path
-) -> None:
-    ca_chain = PKI_DIR / "issuing-ca-chain.pem"  # README's ca-chain.pem: issuing CA, then root
-    code, result = invoke(["policy", "set", str(base_xml), "--option", "3", "--remove-option",
-                           "6", "--update-signer", str(ca_chain)])  # fmt: skip
-    assert code == 0, message(result)
-    shown = json.loads(invoke(["policy", "show", str(base_xml), "--json"])[1].stdout)
-    (signer,) = shown["signers"]
-    assert signer["root"] == tbs_sha256("issuing-ca.pem")  # the CA given, not its root
-    cip = tmp_path / "base.cip"
-    assert invoke(["policy", "compile", str(base_xml), "-o", str(cip)])[0] == 0
-    key = ["--cert", str(PKI_DIR / "leaf.pem"), "--key", str(PKI_DIR / "leaf.key.pem")]
-
-    # Without --chain the CA's TBS value cannot be compared: the error says so and what to do.
-    signed = tmp_path / "signed.cip"
-    code, result = invoke(["policy", "sign", str(cip), *key, "-o", str(signed)])
-    assert code == 3
-    text = message(result)
-    assert tbs_sha256("issuing-ca.pem") in text  # what the policy trusts
-    assert tbs_sha256("leaf.pem") in text  # what would accept the certificate as it was given
-    assert "'Inspector Test Issuing CA' was not given (--chain)" in text
-    assert "inspector policy set POLICY.xml --update-signer" in text
-    assert not signed.exists()
-
-    code, result = invoke(["policy", "sign", str(cip), *key, "--chain", str(ca_chain),
-                           "-o", str(signed)])  # fmt: skip
-    assert code == 0, message(result)
-    openssl = require_tool("openssl")
-    out = subprocess.run(
-        [openssl, "cms", "-verify", "-inform", "DER", "-binary", "-noverify", "-in", signed],
-        check=True,
-        capture_output=True,
-    )
-    assert out.stdout == cip.read_bytes()
 
 
 def test_a_policy_trusting_another_ca_names_the_values_that_would_match(

@@ -8,8 +8,6 @@ as the OCTET STRING content, messageDigest = SHA-256 of the policy, and OpenSSL'
 from __future__ import annotations
 
 import hashlib
-import subprocess
-from pathlib import Path
 
 import pytest
 from asn1crypto import cms
@@ -19,36 +17,12 @@ from catalog.cms.keys import SigningIdentity, identity_from_pem
 from policy.binary import compile_policy
 from policy.errors import PolicyInputError, PolicyVerificationError
 from policy.generate import add_signer, new_policy, set_rule_options
-from policy.model import Ref, SiPolicy
-from policy.sign import (
-    preflight_policy_signing,
-    sign_policy_binary,
-    unwrap_signed_policy,
-)
+from policy.model import Ref
+from policy.sign import preflight_policy_signing, sign_policy_binary, unwrap_signed_policy
 from policy.signers import SignerLevel, load_signer_chain, signer_rule
-from tests.conftest import require_tool
+from tests.support.policy_sign import POLICY_ID, _signable
 from tests.support.signing import identity as fixture_identity
 from tests.support.signing import pki
-
-POLICY_ID = "{6522BE99-DAD1-4D54-A76D-A1EC8CEBD08F}"
-
-
-@pytest.fixture(scope="module")
-def identity() -> SigningIdentity:
-    # The shared fixture PKI: PrintableString names, as Windows requires for signed policies.
-    return fixture_identity("leaf")
-
-
-def _signable(identity: SigningIdentity) -> SiPolicy:
-    chain_pem = b"".join(
-        c.public_bytes(serialization.Encoding.PEM) for c in (identity.certificate, *identity.chain)
-    )
-    chain = load_signer_chain(chain_pem, "identity")
-    signer = signer_rule(chain, SignerLevel.PUBLISHER, "ID_SIGNER_S_UPDATE")
-    policy = new_policy("enforced", name="signed", policy_id=POLICY_ID)
-    policy = set_rule_options(policy, remove=["Enabled:Unsigned System Integrity Policy"])
-    policy = add_signer(policy, signer)
-    return policy.with_changes(update_policy_signers=(Ref(signer.id),))
 
 
 def test_signed_policy_structure(identity: SigningIdentity) -> None:
@@ -81,20 +55,6 @@ def test_signed_policy_structure(identity: SigningIdentity) -> None:
     assert unwrapped.policy == raw
     assert unwrapped.verified
     assert unwrapped.signed_data_version == 1
-
-
-@pytest.mark.integration
-def test_openssl_verifies_and_returns_the_policy(identity: SigningIdentity, tmp_path: Path) -> None:
-    openssl = require_tool("openssl")
-    raw = compile_policy(_signable(identity))
-    signed = tmp_path / "signed.cip"
-    signed.write_bytes(sign_policy_binary(raw, identity))
-    out = subprocess.run(
-        [openssl, "cms", "-verify", "-inform", "DER", "-binary", "-noverify", "-in", signed],
-        check=True,
-        capture_output=True,
-    )
-    assert out.stdout == raw
 
 
 def test_tampered_signed_policy_fails_verification(identity: SigningIdentity) -> None:

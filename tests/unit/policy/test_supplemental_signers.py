@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import uuid
-import xml.etree.ElementTree as ET
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,32 +24,18 @@ from policy.errors import PolicyInputError
 from policy.generate import add_policy_signer, new_policy, set_rule_options
 from policy.model import LEGACY_POLICY_TYPE_ID, CertRoot, Ref, Signer, SiPolicy
 from policy.sign import preflight_supplemental_signing
-from policy.signers import SignerLevel, load_signer_chain, signer_rule
+from policy.signers import SignerLevel
 from policy.validate import validate_policy
-from policy.xml import read_policy_xml, write_policy_xml
+from tests.support.policy_supplemental_signers import BASE_ID, _base, _block6, _signer
 from tests.support.signing import identity as fixture_identity
 from tests.support.signing import pki
 
-BASE_ID = "{6522BE99-DAD1-4D54-A76D-A1EC8CEBD08F}"
 SUPP_ID = "{11111111-2222-4333-8444-555555555555}"
-XSD = "urn:schemas-microsoft-com:sipolicy"
 
 
 def _tbs_sha256(pem: Path) -> str:
     cert = x509.load_pem_x509_certificate(pem.read_bytes())
     return hashlib.sha256(cert.tbs_certificate_bytes).hexdigest().upper()
-
-
-def _signer(stem: str, level: SignerLevel, signer_id: str) -> Signer:
-    chain = load_signer_chain((PKI_DIR / f"{stem}-chain.pem").read_bytes(), stem)
-    return signer_rule(chain, level, signer_id)
-
-
-def _base() -> SiPolicy:
-    return set_rule_options(
-        new_policy("enforced", name="base", policy_id=BASE_ID),
-        remove=["Enabled:Unsigned System Integrity Policy"],
-    )
 
 
 def _supplemental() -> SiPolicy:
@@ -129,40 +112,6 @@ def test_validator_checks_references_and_option_17() -> None:
     )
 
 
-def test_xml_keeps_the_schema_order(policy_oracle_dir: Path) -> None:
-    # The order of the xs:all in Microsoft's cipolicy.xsd; ours must follow it.
-    xsd = ET.parse(policy_oracle_dir / "schema" / "cipolicy.xsd").getroot()
-    ns = {"xs": "http://www.w3.org/2001/XMLSchema"}
-    root = next(e for e in xsd.findall("xs:element", ns) if e.get("name") == "SiPolicy")
-    order = [e.get("name") or e.get("ref") for e in root.iterfind(".//xs:all/xs:element", ns)]
-    signer = _signer("leaf", SignerLevel.PUBLISHER, "ID_SIGNER_P_A")
-    policy = add_policy_signer(_base(), signer, "SupplementalPolicySigners")
-    policy = add_policy_signer(policy, signer, "UpdatePolicySigners")
-    text = write_policy_xml(policy)
-    children = [c.tag.split("}")[1] for c in ET.fromstring(text)]
-    assert children[-1] == "SupplementalPolicySigners"
-    positions = [order.index(c) for c in children]
-    assert positions == sorted(positions), children
-    again = read_policy_xml(text)
-    assert again.supplemental_policy_signers == (Ref("ID_SIGNER_P_A"),)
-    assert write_policy_xml(again) == text
-
-
-def _block6(binary: bytes, policy_id: str, base_id: str) -> list[int]:
-    """The signer indices of block 6, found by its documented prefix (sipolicy.md 3.3 item 11)."""
-    prefix = (
-        struct.pack("<I", 6)
-        + uuid.UUID(policy_id.strip("{}")).bytes_le
-        + uuid.UUID(base_id.strip("{}")).bytes_le
-    )
-    at = binary.index(prefix, 0x44) + len(prefix)
-    (count,) = struct.unpack_from("<I", binary, at)
-    indices = list(struct.unpack_from(f"<{count}I", binary, at + 4))
-    # Block 7 follows directly.
-    assert struct.unpack_from("<I", binary, at + 4 + 4 * count) == (7,)
-    return indices
-
-
 def test_binary_block6_lists_signer_indices() -> None:
     update = _signer("leaf-rsa3072", SignerLevel.PUBLISHER, "ID_SIGNER_U_A")
     supp = _signer("leaf", SignerLevel.PCA_CERTIFICATE, "ID_SIGNER_P_B")
@@ -185,40 +134,6 @@ def test_binary_block6_lists_signer_indices() -> None:
         .value,
     ]
     assert compile_policy(decoded, preserve_rule_order=True) == binary
-
-
-def test_hotcakex_full_coverage_supplemental_signer(policy_oracle_dir: Path) -> None:
-    rel = "examples/hotcakex-fullcoverage/FullCoverage.Base.xml"
-    policy = read_policy_xml((policy_oracle_dir / rel).read_bytes())
-    assert policy.supplemental_policy_signers == (Ref("ID_SIGNER_A_SUPPLEMENTAL"),)
-    # HotCakeX-only content (ArtifactRules, hotpatch attributes, CertEKU Condition) needs format
-    # 11; drop it here.
-    policy = policy.with_changes(
-        extra_children=(),
-        file_rules=tuple(replace(r, extra=()) for r in policy.file_rules or ()),
-        signers=tuple(
-            replace(
-                s,
-                extra=(),
-                extra_children=(),
-                cert_ekus=tuple(e for e in s.cert_ekus if not e.extra),
-            )
-            for s in policy.signers or ()
-        ),
-        signing_scenarios=tuple(
-            replace(sc, extra=(), extra_children=()) for sc in policy.signing_scenarios or ()
-        ),
-    )
-    ids = [s.id for s in policy.signers or ()]
-    binary = compile_policy(policy, strict=False)
-    assert _block6(binary, policy.policy_id or "", policy.base_policy_id or "") == [
-        ids.index("ID_SIGNER_A_SUPPLEMENTAL")
-    ]
-    decoded = decompile_policy(binary).policy
-    (ref,) = decoded.supplemental_policy_signers or ()
-    got = next(s for s in decoded.signers or () if s.id == ref.id)
-    want = next(s for s in policy.signers or () if s.id == "ID_SIGNER_A_SUPPLEMENTAL")
-    assert got.cert_root.value.upper() == want.cert_root.value.upper()
 
 
 def test_supplemental_signing_preflight() -> None:

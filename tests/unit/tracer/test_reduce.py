@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import struct
-import subprocess
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import require_tool
 from tracer.records import (
     ContentKind,
     EventKind,
@@ -20,7 +17,6 @@ from tracer.records import (
     StatTuple,
 )
 from tracer.reduce import (
-    HEAD_PROBE,
     ReduceOptions,
     classify_head,
     diff_snapshots,
@@ -40,16 +36,6 @@ def snap(files: dict[str, StatTuple]) -> Snapshot:
 
 def ev(kind: EventKind, path: str, t: int, **kw: object) -> FileEvent:
     return FileEvent(kind, path, kw.pop("source", "fanotify"), t, **kw)  # type: ignore[arg-type]
-
-
-def test_classify_real_pe_against_file(pe_file: Path) -> None:
-    tool = require_tool("file")
-    verdict = subprocess.run([tool, "-b", str(pe_file)], capture_output=True, text=True).stdout
-    assert verdict.startswith("PE32")
-    data = pe_file.read_bytes()
-    n = needed_head_length(data[:HEAD_PROBE])
-    assert n <= 4096
-    assert classify_head(data[:n]) is ContentKind.PE
 
 
 def test_classify_edge_cases() -> None:

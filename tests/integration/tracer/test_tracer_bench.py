@@ -10,7 +10,6 @@ import pytest
 from bench.tracer_bench import main
 
 
-@pytest.mark.integration
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the benchmark reads /proc")
 def test_tracer_bench_runs_small(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

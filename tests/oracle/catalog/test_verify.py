@@ -55,7 +55,6 @@ def signed_cat(makecat: Path) -> bytes:
     return _signed((makecat / "unsigned.cat").read_bytes(), identity(), signing_time=NOW)
 
 
-@pytest.mark.oracle
 def test_oem89_signature_reproduced_and_root_reported_untrusted(oracle_dir: Path) -> None:
     data = (oracle_dir / "microsoft" / "oem89.cat").read_bytes()
     verdict = verify_signature(parse_catalog(data, "oem89.cat"), "oem89.cat", roots=[root_der()])
@@ -190,7 +189,6 @@ def test_changed_file_renamed_file_and_bad_page_table(
     assert verdicts[2].status is MemberStatus.PAGE_HASH_MISMATCH
 
 
-@pytest.mark.oracle
 def test_v1_member_by_text_tag(oracle_dir: Path) -> None:
     parsed = parse_catalog((oracle_dir / "microsoft" / "oem89.cat").read_bytes(), "oem89.cat")
     inf = FileDigests("amdacpbtscoext.inf", 2422, FileKind.FLAT, flat_sha1=bytes.fromhex(INF_SHA1))

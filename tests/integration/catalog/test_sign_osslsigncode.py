@@ -26,7 +26,6 @@ from tests.conftest import require_tool
 from tests.support.signing import identity, pki, root_der
 from tests.support.tsa_server import TsaConfig, running_tsa
 
-pytestmark = [pytest.mark.integration, pytest.mark.oracle]
 ROOT_PEM = PKI_DIR / "root-ca.pem"
 
 
