@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, require_tool, run_cli
+from tests.conftest import FIXTURES, run_cli
 
 
 def _sha256sum(path: Path) -> str:
@@ -107,65 +107,6 @@ def test_merge_refuses_mixed_versions(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 3
     assert "different or unknown versions" in err
     assert not (tmp_path / "o").exists()
-
-
-@pytest.mark.oracle
-def test_diff_against_makecat_catalog_of_the_same_files(
-    oracle_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """MakeCat's catalog and ours of the same files: only the CAB differs (no CAB SIP here)."""
-    files = sorted(p for p in (oracle_dir / "makecat").glob("unsigned.*") if p.suffix != ".cat")
-    ours = tmp_path / "ours.cat"
-    code, _, err = run_cli(
-        capsys, "catalog", "build", *map(str, files), "-o", str(ours), "--page-hashes",
-        "--catalog-attr", "0x11010001:OSAttr:2:6.0",
-    )  # fmt: skip
-    assert code == 0, err
-    code, out, err = run_cli(
-        capsys, "catalog", "diff", str(oracle_dir / "makecat" / "unsigned.cat"), str(ours), "--json"
-    )
-    assert code == 0, err
-    doc = json.loads(out)
-    assert doc["added"] == []
-    assert doc["removed"] == []
-    assert [c["name"] for c in doc["changed"]] == ["unsigned.ex_"]
-    assert doc["unchanged"] == len(files) - 1
-
-
-@pytest.mark.oracle
-def test_osslsigncode_verifies_members_of_a_merged_makecat_and_inspector_catalog(
-    oracle_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    tool = require_tool("osslsigncode")
-    pki = FIXTURES / "pki"
-    ours = tmp_path / "ours.cat"
-    extra = [FIXTURES / "pe" / "hello32.exe", FIXTURES / "pe" / "hello64.exe"]
-    code, _, err = run_cli(
-        capsys, "catalog", "build", *map(str, extra), "-o", str(ours), "--page-hashes"
-    )
-    assert code == 0, err
-    merged, signed = tmp_path / "merged.cat", tmp_path / "signed.cat"
-    makecat = oracle_dir / "makecat" / "unsigned.cat"
-    code, _, err = run_cli(capsys, "catalog", "merge", str(makecat), str(ours), "-o", str(merged))
-    assert code == 0, err
-    subprocess.run(
-        [tool, "sign", "-certs", str(pki / "leaf-chain.pem"), "-key", str(pki / "leaf.key.pem"),
-         "-h", "sha256", "-in", str(merged), "-out", str(signed)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-
-    def verify(member: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [tool, "verify", "-CAfile", str(pki / "root-ca.pem"), "-ignore-crl",
-             "-catalog", str(signed), "-in", str(member)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-
-    for member in [oracle_dir / "makecat" / "unsigned.exe", *extra]:
-        done = verify(member)
-        assert done.returncode == 0, done.stdout + done.stderr
-    stranger = FIXTURES / "pe" / "version32.dll"
-    assert verify(stranger).returncode != 0
 
 
 def test_scan_previous_reports_what_an_update_changed(
