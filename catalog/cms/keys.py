@@ -279,6 +279,21 @@ def preflight(identity: SigningIdentity, signing_time: dt.datetime) -> None:
             f"{source}: RSA {bits}-bit key; WDAC accepts RSA 2048, 3072 or 4096 only - issue a "
             "new code-signing certificate with one of those sizes"
         )
+    check_signing_certificate(
+        leaf, identity.chain, identity.certificate_der, identity.chain_der, signing_time, source
+    )
+
+
+def check_signing_certificate(
+    leaf: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    certificate_der: bytes,
+    chain_der: Sequence[bytes],
+    signing_time: dt.datetime,
+    source: str,
+) -> None:
+    """The certificate checks every signing backend shares (formats.md 6.1): Code Signing EKU,
+    a key usage allowing digital signatures, validity at ``signing_time`` and a valid chain."""
     name = leaf.subject.rfc4514_string()
     if eku_problem(leaf, ExtendedKeyUsageOID.CODE_SIGNING) is not None:
         raise CertificateUsageError(
@@ -295,15 +310,15 @@ def preflight(identity: SigningIdentity, signing_time: dt.datetime) -> None:
             f"{source}: certificate {name!r} has a key usage without digitalSignature; issue "
             "one that allows digital signatures"
         )
-    problems = validity_problems((leaf, *identity.chain), signing_time)
+    problems = validity_problems((leaf, *chain), signing_time)
     if problems:
         raise CertificateValidityError(f"{source}: {problems[0]}; renew it or check the clock")
-    if identity.chain:
+    if chain:
         # The root may be absent from what the signer holds: the top certificate given stands in
         # as the anchor, so every issuer below it is still held to the CA rules.
-        ders = identity.chain_der
+        ders = list(chain_der)
         verdict = validate_chain(
-            identity.certificate_der, ders[:-1], ders[-1:], signing_time, Purpose.CODE_SIGNING
+            certificate_der, ders[:-1], ders[-1:], signing_time, Purpose.CODE_SIGNING
         )
         if not verdict.ok:
             raise ChainValidationError(

@@ -26,17 +26,14 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from catalog.cms.chain import Purpose, eku_problem, issued_by, validate_chain, validity_problems
+from catalog.cms.chain import issued_by
 from catalog.cms.keys import (
     WDAC_RSA_SIZES,
-    CertificateUsageError,
-    CertificateValidityError,
     ChainOrderError,
-    ChainValidationError,
     SigningIdentity,
     UnsupportedKeyError,
+    check_signing_certificate,
     load_certificates,
     preflight,
 )
@@ -231,34 +228,9 @@ def _check_certificate(signer: Signer, when: dt.datetime) -> None:
         raise UnsupportedKeyError(
             f"{source}: RSA {public_key.key_size}-bit key; WDAC accepts RSA 2048, 3072 or 4096"
         )
-    if eku_problem(leaf, ExtendedKeyUsageOID.CODE_SIGNING) is not None:
-        raise CertificateUsageError(
-            f"{source}: certificate {name!r} has no Code Signing extended key usage "
-            "(1.3.6.1.5.5.7.3.3); issue a code-signing certificate"
-        )
-    try:
-        ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        ku = None
-    if ku is not None and not ku.digital_signature:
-        raise CertificateUsageError(
-            f"{source}: certificate {name!r} has a key usage without digitalSignature"
-        )
-    problems = validity_problems((leaf, *signer.chain), when)
-    if problems:
-        raise CertificateValidityError(f"{source}: {problems[0]}; renew it or check the clock")
-    if signer.chain:
-        # As keys.preflight: the top certificate given stands in as the anchor.
-        ders = signer.chain_der
-        verdict = validate_chain(
-            signer.certificate_der, ders[:-1], ders[-1:], when, Purpose.CODE_SIGNING
-        )
-        if not verdict.ok:
-            raise ChainValidationError(
-                f"{source}: the certificate chain {' <- '.join(verdict.chain[::-1])} is not a "
-                f"valid code-signing chain: {'; '.join(verdict.problems)}; sign with a "
-                "certificate issued by a CA"
-            )
+    check_signing_certificate(
+        leaf, signer.chain, signer.certificate_der, signer.chain_der, when, source
+    )
 
 
 def preflight_signer(signer: Signer, when: dt.datetime) -> None:
