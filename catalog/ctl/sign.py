@@ -1,7 +1,8 @@
 """Signing a catalog's bytes (formats.md 6): check it is a catalog, pre-flight the signer, re-sign.
 
-Pure apart from what ``stamper`` does (an RFC 3161 round trip, when given): bytes and a
-``SigningIdentity`` in, signed bytes out. ``inspector sign`` and the catalog benchmark use it.
+Pure apart from what ``stamper`` does (an RFC 3161 round trip, when given) and what a remote
+signer does: bytes and a signer (``catalog.cms.KeySigner``) in, signed bytes out. ``inspector
+sign`` (``inspector.pipeline.signing``) and the catalog benchmark both use it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import datetime as dt
 
 from catalog.asn1 import OID_CTL
 from catalog.cms import (
-    Rfc3161Timestamper,
-    SigningIdentity,
+    KeySigner,
     SignOptions,
+    Timestamper,
     parse_signed_data,
-    preflight,
+    preflight_signer,
     resign,
 )
 from catalog.ctl.read import ctl_subject_count
@@ -24,17 +25,18 @@ from catalog.errors import CatalogInputError
 def sign_catalog_der(
     data: bytes,
     source: str,
-    identity: SigningIdentity,
+    identity: KeySigner,
     *,
     now: dt.datetime,
     options: SignOptions | None = None,
-    stamper: Rfc3161Timestamper | None = None,
+    stamper: Timestamper | None = None,
 ) -> tuple[bytes, int]:
-    """Pre-flight the identity at ``now``, check ``data`` is a catalog, and (re-)sign it.
+    """Pre-flight the signer at ``now`` (any backend), check ``data`` is a catalog, and
+    (re-)sign it.
 
     Returns the signed bytes and the number of trusted subjects.
     """
-    preflight(identity, now)
+    preflight_signer(identity, now)
     parts = parse_signed_data(data, source)
     if parts.content_type != OID_CTL:
         raise CatalogInputError(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog import CatalogError, CatalogInputError
-from catalog.asn1 import OID_CTL, TbsHash, certificates_in, tbs_hash_of
+from catalog import CatalogError
+from catalog.asn1 import TbsHash, certificates_in, tbs_hash_of
 from catalog.cms import (
     Crl,
     KeySigner,
@@ -24,18 +24,15 @@ from catalog.cms import (
     http_transport,
     load_crls,
     open_file_signer,
-    parse_signed_data,
-    preflight_signer,
     require_timestamp,
-    resign,
     timestamp_servers,
 )
 from catalog.ctl import (
     MembershipVerdict,
     SignatureVerdict,
     check_members,
-    ctl_subject_count,
     parse_catalog,
+    sign_catalog_der,
     verify_signature,
 )
 from catalog.pe import HashOptions, HashProgress, hash_paths
@@ -121,23 +118,14 @@ def sign_catalog_bytes(
     urls = [*([timestamp_url] if timestamp_url else []), *timestamp_urls]
     stamper = timestamp_servers(urls, transport)
     require_timestamp(identity, stamper is not None, allow_unstamped)
-    preflight_signer(identity, now or dt.datetime.now(dt.UTC))
-    parts = parse_signed_data(data, source)
-    if parts.content_type != OID_CTL:
-        raise CatalogInputError(
-            f"{source}: inner content type is {parts.content_type}, not a catalog ({OID_CTL})"
-        )
-    subjects = ctl_subject_count(parts.content, source)
-    signed = resign(
-        parts,
+    return sign_catalog_der(
+        data,
         source,
-        identity.certificate_der,
-        identity.chain_der,
-        identity.sign,
-        options or SignOptions(),
-        stamper,
+        identity,
+        now=now or dt.datetime.now(dt.UTC),
+        options=options,
+        stamper=stamper,
     )
-    return signed, subjects
 
 
 def sign_catalog(
