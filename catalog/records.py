@@ -7,7 +7,7 @@ builder, the policy writer and the ``inspector`` pipeline. formats.md sections 1
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,31 +52,74 @@ class PageHashTable:
 
     The last entry is the terminator: the end offset of the last hashed section and an all-zero
     digest. Entry 0 (offset 0) is the header page, whose digest is WDAC's "Hash Page" value.
+
+    Held compactly - the offsets, and the digests concatenated in one ``bytes`` - because a large
+    PE has tens of thousands of entries: one tuple and one ``bytes`` object per entry cost more to
+    build, send between processes and render than hashing the page did. ``entries`` gives the
+    pairs; ``from_entries`` builds a table from them.
     """
 
     algorithm: HashAlgorithm
-    entries: tuple[tuple[int, bytes], ...]
+    offsets: tuple[int, ...]
+    digests: bytes
+    """``len(offsets) * algorithm.digest_size`` bytes: entry k's digest is the k-th slice."""
+
+    def __post_init__(self) -> None:
+        size = self.algorithm.digest_size
+        if not self.offsets or len(self.digests) != len(self.offsets) * size:
+            raise ValueError(
+                f"{self.algorithm.value} page-hash table: {len(self.digests)} digest bytes for "
+                f"{len(self.offsets)} entries of {size} bytes"
+            )
+
+    @classmethod
+    def from_entries(
+        cls, algorithm: HashAlgorithm, entries: Iterable[tuple[int, bytes]]
+    ) -> PageHashTable:
+        pairs = tuple(entries)
+        return cls(algorithm, tuple(o for o, _ in pairs), b"".join(d for _, d in pairs))
+
+    @property
+    def entries(self) -> tuple[tuple[int, bytes], ...]:
+        """The ``(offset, digest)`` pairs, terminator included."""
+        size, digests = self.algorithm.digest_size, self.digests
+        return tuple(
+            (offset, digests[k : k + size])
+            for offset, k in zip(self.offsets, range(0, len(digests), size), strict=True)
+        )
+
+    def __len__(self) -> int:
+        return len(self.offsets)
 
     @property
     def first_page(self) -> bytes:
         """WDAC's "Hash Page Sha1/Sha256" value: the digest of the header page (entry 0)."""
-        return self.entries[0][1]
+        return self.digests[: self.algorithm.digest_size]
 
     def to_json(self) -> list[dict[str, Any]]:
         """The JSON form (reports, trace journals): ``[{"offset": n, "digest": "HEX"}, ...]``.
 
         The binary and DER forms live in ``catalog.pe.page_hashes``.
         """
-        return [{"offset": off, "digest": d.hex().upper()} for off, d in self.entries]
+        pairs = zip(self.offsets, self._hex(), strict=True)
+        return [{"offset": offset, "digest": digest} for offset, digest in pairs]
+
+    def json_text(self) -> str:
+        """``json.dumps(self.to_json())`` (same text), without building a dict per entry."""
+        pairs = zip(self.offsets, self._hex(), strict=True)
+        return "[" + ", ".join([f'{{"offset": {o}, "digest": "{d}"}}' for o, d in pairs]) + "]"
+
+    def _hex(self) -> list[str]:
+        """Every digest in uppercase hex (one conversion for the whole table)."""
+        return self.digests.hex("|", self.algorithm.digest_size).upper().split("|")
 
     @classmethod
     def from_json(cls, algorithm: HashAlgorithm, value: object) -> PageHashTable:
         """The inverse of ``to_json``; ``ValueError``/``KeyError`` on a malformed list."""
         if not isinstance(value, list):
             raise ValueError(f"page table must be a list, not {type(value).__name__}")
-        return cls(
-            algorithm,
-            tuple((int(e["offset"]), bytes.fromhex(str(e["digest"]))) for e in value),
+        return cls.from_entries(
+            algorithm, ((int(e["offset"]), bytes.fromhex(str(e["digest"]))) for e in value)
         )
 
 
@@ -223,8 +266,8 @@ class FileDigests:
             "page_hash_sha256": hx(self.first_page_hash(HashAlgorithm.SHA256)),
             "flat_sha1": hx(self.flat_sha1),
             "flat_sha256": hx(self.flat_sha256),
-            "page_table_sha1": table(self.page_table_sha1),
-            "page_table_sha256": table(self.page_table_sha256),
+            "page_table_sha1": table(self.page_table_sha1) if page_tables else None,
+            "page_table_sha256": table(self.page_table_sha256) if page_tables else None,
             "page_hash_note": self.page_hash_note,
             "signed": self.signed,
             "signature": sig,

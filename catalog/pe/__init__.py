@@ -26,7 +26,7 @@ from catalog.pe.page_hashes import (
     table_bytes,
     table_from_bytes,
 )
-from catalog.pe.pool import default_workers, run_ordered
+from catalog.pe.pool import default_workers, run_ordered, warm_up
 from catalog.pe.signature import decode_signed_data
 
 __all__ = [
@@ -50,4 +50,5 @@ __all__ = [
     "run_ordered",
     "table_bytes",
     "table_from_bytes",
+    "warm_up",
 ]

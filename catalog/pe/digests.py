@@ -248,16 +248,20 @@ class DigestSession:
     def _tables(
         self, layout: PeLayout, first_pages: dict[HashAlgorithm, bytes]
     ) -> dict[HashAlgorithm, PageHashTable]:
-        offsets = [
-            start + k for start, length in layout.page_runs() for k in range(0, length, PAGE_SIZE)
-        ]
-        end = layout.page_table_end()
+        offsets = (0, *_page_offsets(layout), layout.page_table_end())
         tables: dict[HashAlgorithm, PageHashTable] = {}
         for alg, column in zip(self._algorithms, self._page_digests, strict=True):
-            entries = [(0, first_pages[alg]), *zip(offsets, column, strict=True)]
-            entries.append((end, bytes(alg.digest_size)))
-            tables[alg] = PageHashTable(alg, tuple(entries))
+            digests = b"".join((first_pages[alg], *column, bytes(alg.digest_size)))
+            tables[alg] = PageHashTable(alg, offsets, digests)
         return tables
+
+
+def _page_offsets(layout: PeLayout) -> list[int]:
+    """The file offset of every page of every hashed section, in table order."""
+    offsets: list[int] = []
+    for start, length in layout.page_runs():
+        offsets.extend(range(start, start + length, PAGE_SIZE))
+    return offsets
 
 
 def digest_buffer(
@@ -320,16 +324,15 @@ def _table(
     new: Callable[..., hashlib._Hash],
     first_page: bytes,
 ) -> PageHashTable:
-    entries: list[tuple[int, bytes]] = [(0, first_page)]
+    digests: list[bytes] = [first_page]
     for start, length in layout.page_runs():
         end = start + length
-        for offset in range(start, end, PAGE_SIZE):
-            stop = offset + PAGE_SIZE
-            if stop <= end:
-                entries.append((offset, new(view[offset:stop]).digest()))
-            else:
-                h = new(view[offset:end])
-                h.update(_ZEROS[: stop - end])
-                entries.append((offset, h.digest()))
-    entries.append((layout.page_table_end(), bytes(alg.digest_size)))
-    return PageHashTable(alg, tuple(entries))
+        whole = end - length % PAGE_SIZE
+        digests += [new(view[o : o + PAGE_SIZE]).digest() for o in range(start, whole, PAGE_SIZE)]
+        if whole < end:  # the section's last, partial page: zero-padded to 4096 bytes
+            h = new(view[whole:end])
+            h.update(_ZEROS[: PAGE_SIZE - (end - whole)])
+            digests.append(h.digest())
+    digests.append(bytes(alg.digest_size))
+    offsets = (0, *_page_offsets(layout), layout.page_table_end())
+    return PageHashTable(alg, offsets, b"".join(digests))

@@ -46,9 +46,9 @@ def table_from_bytes(algorithm: HashAlgorithm, data: bytes | memoryview) -> Page
             f"page-hash table of {len(raw)} bytes is not a whole number of "
             f"{step}-byte {algorithm.value} entries"
         )
-    return PageHashTable(
+    return PageHashTable.from_entries(
         algorithm,
-        tuple(
+        (
             (int.from_bytes(raw[i : i + 4], "little"), raw[i + 4 : i + step])
             for i in range(0, len(raw), step)
         ),

@@ -170,24 +170,15 @@ class RecordWriter:
 
 def json_record(result: FileDigests, *, page_tables: bool) -> str:
     """``json.dumps(result.to_dict(page_tables=...))`` (same object, keys in another order),
-    with page tables rendered straight to text: a large PE has tens of thousands of entries,
-    and one dict per entry costs more than hashing the page."""
+    with page tables rendered straight to text (``PageHashTable.json_text``): a large PE has tens
+    of thousands of entries, and one dict per entry costs more than hashing the page."""
     text = json.dumps(result.to_dict(page_tables=False))
     if not page_tables:
         return text
     parts = [text[:-1]]
     for alg in HashAlgorithm:
         table = result.page_table(alg)
-        rendered = "null"
-        if table is not None:
-            rendered = (
-                "["
-                + ", ".join(
-                    f'{{"offset": {offset}, "digest": "{digest.hex().upper()}"}}'
-                    for offset, digest in table.entries
-                )
-                + "]"
-            )
+        rendered = "null" if table is None else table.json_text()
         parts.append(f', "page_table_{alg.value}": {rendered}')
     parts.append("}")
     return "".join(parts)
@@ -221,7 +212,7 @@ def _block(f: FileDigests) -> str:
             rows.append(
                 (
                     f"page {alg.value}",
-                    f"{table.first_page.hex().upper()}  ({len(table.entries)} entries)",
+                    f"{table.first_page.hex().upper()}  ({len(table)} entries)",
                 )
             )
     if f.page_hash_note:

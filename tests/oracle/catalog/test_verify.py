@@ -178,7 +178,10 @@ def test_changed_file_renamed_file_and_bad_page_table(
     entries = list(real.page_table_sha256.entries)
     entries[1] = (entries[1][0], bytes(32))
     bad_pages = dataclasses.replace(
-        real, page_table_sha256=PageHashTable(real.page_table_sha256.algorithm, tuple(entries))
+        real,
+        page_table_sha256=PageHashTable.from_entries(
+            real.page_table_sha256.algorithm, tuple(entries)
+        ),
     )
     verdicts = check_members(
         parsed, [hash_file(changed, options), hash_file(renamed, options), bad_pages]

@@ -111,7 +111,7 @@ def test_errors_name_the_member() -> None:
     short = CatalogMember("y.dll", MemberKind.PE, sha1=bytes(19))
     with pytest.raises(CatalogInputError, match=r"y\.dll.*19 bytes"):
         build_catalog(CatalogSpec(1, T0, (short,)))
-    table = PageHashTable(HashAlgorithm.SHA256, ((0, bytes(32)),))
+    table = PageHashTable.from_entries(HashAlgorithm.SHA256, ((0, bytes(32)),))
     flat_with_pages = member(3, page_table_sha256=table)
     with pytest.raises(CatalogInputError, match="only PE members"):
         build_catalog(CatalogSpec(2, T0, (flat_with_pages,)))
@@ -120,7 +120,7 @@ def test_errors_name_the_member() -> None:
         MemberKind.PE,
         bytes(20),
         bytes(32),
-        page_table_sha1=PageHashTable(HashAlgorithm.SHA256, ((0, bytes(32)),)),
+        page_table_sha1=PageHashTable.from_entries(HashAlgorithm.SHA256, ((0, bytes(32)),)),
     )
     with pytest.raises(CatalogInputError, match=r"z\.dll.*sha256"):
         build_catalog(CatalogSpec(1, T0, (wrong_alg,)))
@@ -153,7 +153,7 @@ def _members(draw: st.DrawFn) -> CatalogMember:
     table = None
     if kind is MemberKind.PE and draw(st.booleans()):
         entries = draw(st.lists(st.tuples(st.integers(0, 2**32 - 1), _digest32), max_size=5))
-        table = PageHashTable(HashAlgorithm.SHA256, (*entries, (4096, bytes(32))))
+        table = PageHashTable.from_entries(HashAlgorithm.SHA256, (*entries, (4096, bytes(32))))
     attrs = draw(
         st.lists(
             st.builds(

@@ -34,7 +34,9 @@ def _serialized(table: PageHashTable) -> tuple[bytes, bytes]:
 @pytest.mark.parametrize("alg", [HashAlgorithm.SHA1, HashAlgorithm.SHA256])
 def test_decoder_inverts_the_encoder(alg: HashAlgorithm) -> None:
     size = alg.digest_size
-    table = PageHashTable(alg, ((0, b"\x11" * size), (0x400, b"\x22" * size), (0x800, bytes(size))))
+    table = PageHashTable.from_entries(
+        alg, ((0, b"\x11" * size), (0x400, b"\x22" * size), (0x800, bytes(size)))
+    )
     class_id, serialized = _serialized(table)
     oid, decoded = decode_page_hash_moniker(class_id, serialized, 0, len(serialized))
     assert decoded == table
@@ -45,7 +47,9 @@ def test_decoder_inverts_the_encoder(alg: HashAlgorithm) -> None:
 
 
 def test_other_monikers_and_broken_tables() -> None:
-    table = PageHashTable(HashAlgorithm.SHA256, ((0, b"\x01" * 32), (0x200, bytes(32))))
+    table = PageHashTable.from_entries(
+        HashAlgorithm.SHA256, ((0, b"\x01" * 32), (0x200, bytes(32)))
+    )
     class_id, serialized = _serialized(table)
     assert decode_page_hash_moniker(b"\0" * 16, serialized, 0, len(serialized)) == (None, None)
     with pytest.raises(ValueError, match="not a whole number"):
