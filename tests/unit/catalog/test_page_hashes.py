@@ -7,6 +7,9 @@ table osslsigncode embedded; its length is checked against the page count of the
 
 from __future__ import annotations
 
+import json
+import pickle
+
 import pytest
 
 from catalog.asn1 import der
@@ -66,3 +69,26 @@ def test_other_monikers_and_broken_tables() -> None:
     )
     with pytest.raises(DerError, match="not a whole number"):
         decode_page_hash_moniker(class_id, short, 0, len(short))
+
+
+@pytest.mark.parametrize("alg", [HashAlgorithm.SHA1, HashAlgorithm.SHA256])
+def test_compact_table_keeps_entries_json_and_equality(alg: HashAlgorithm) -> None:
+    size = alg.digest_size
+    pairs = (*((0x400 * k, bytes([k]) * size) for k in range(1, 40)), (0x10000, bytes(size)))
+    table = PageHashTable.from_entries(alg, pairs)
+    assert table.entries == pairs
+    assert len(table) == len(pairs)
+    assert table.first_page == pairs[0][1]
+    expected = [{"offset": o, "digest": d.hex().upper()} for o, d in pairs]
+    assert table.to_json() == expected
+    assert table.json_text() == json.dumps(expected)  # the stdlib encoder is the reference
+    assert PageHashTable.from_json(alg, json.loads(table.json_text())) == table
+    assert pickle.loads(pickle.dumps(table)) == table
+    assert table_from_bytes(alg, table_bytes(table)) == table
+
+
+def test_compact_table_refuses_mismatched_lengths() -> None:
+    with pytest.raises(ValueError, match="33 digest bytes for 1 entries of 32 bytes"):
+        PageHashTable(HashAlgorithm.SHA256, (0,), bytes(33))
+    with pytest.raises(ValueError, match="0 entries"):
+        PageHashTable(HashAlgorithm.SHA1, (), b"")
