@@ -356,12 +356,19 @@ def render(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+GOAL_WORKLOADS = ("real PEs", "small-20000")
+"""The issue's two workloads; other rows (``small-5000``) show how memory and start-up scale."""
+
+
 def verdicts(rows: Sequence[Row]) -> list[str]:
     out: list[str] = []
     for row in rows:
+        goal = row.workload in GOAL_WORKLOADS
         for method in ("hash --json", "hash --json --page-tables"):
             ratio, cpu = row.ratio(method), row.cpu_ratio(method)
             met = "met" if ratio >= TARGET_RATIO else f"missed by {TARGET_RATIO - ratio:.2f}"
+            if not goal:
+                met = "not a goal workload"
             out.append(
                 f"{row.workload}: {method} at {ratio:.2f} x the limit wall-clock ({met}), "
                 f"{cpu:.2f} x in CPU time"
