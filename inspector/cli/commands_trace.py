@@ -213,6 +213,7 @@ def _demo_json(r: demo_pipeline.DemoResult) -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach start, stop, status and scan to the application."""
+
     # Verbs are case-insensitive ("Stop C: -Name"): the application's normaliser (application.py).
     @app.command(context_settings=CONTEXT)
     def start(
