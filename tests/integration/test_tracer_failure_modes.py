@@ -502,12 +502,19 @@ def test_recorder_survives_the_terminal_closing(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()
     inspector = Path(sys.executable).parent / "inspector"
-    term = subprocess.Popen(
-        ["sh", "-c", f"'{inspector}' start '{root}' && sleep 30"],
-        start_new_session=True,
-        env=child_env(),
-        stdout=subprocess.PIPE,
-    )
+    # The "terminal" must die of SIGHUP as a real one does. A test run started under nohup (or
+    # anything else that ignores SIGHUP) hands the ignore down to every child, and a shell
+    # cannot undo an ignore it inherited: restore the default for the child.
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        term = subprocess.Popen(
+            ["sh", "-c", f"'{inspector}' start '{root}' && sleep 30"],
+            start_new_session=True,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+        )
+    finally:
+        signal.signal(signal.SIGHUP, previous)
     try:
         info = None
         deadline = time.monotonic() + 30
