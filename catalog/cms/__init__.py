@@ -16,15 +16,13 @@ from catalog.cms.backends.command import open_command_signer_for
 from catalog.cms.backends.file import open_file_signer
 from catalog.cms.backends.pkcs11 import open_pkcs11_signer
 from catalog.cms.chain import (
-    REVOCATION_OFF,
     ChainVerdict,
-    Crl,
     Purpose,
     TrustStatus,
     certificate_names,
-    load_crls,
     validate_chain,
 )
+from catalog.cms.crlfetch import FetchLimits, fetch_crls
 from catalog.cms.keys import (
     ChainValidationError,
     PasswordRequiredError,
@@ -35,6 +33,19 @@ from catalog.cms.keys import (
     preflight,
 )
 from catalog.cms.links import signature_verifies
+from catalog.cms.revocation import (
+    REVOCATION_OFF,
+    CertificateRevocation,
+    Crl,
+    CrlSource,
+    DistributionPoints,
+    Fetched,
+    RevocationSources,
+    RevocationState,
+    crl_urls,
+    load_crls,
+    plan_fetches,
+)
 from catalog.cms.signed_data import (
     OID_SIPOLICY,
     CheckedSignerInfo,
@@ -71,13 +82,20 @@ from catalog.cms.tsa import TimestampServers, TimestampUnavailableError, timesta
 __all__ = [
     "OID_SIPOLICY",
     "REVOCATION_OFF",
+    "CertificateRevocation",
     "ChainValidationError",
     "ChainVerdict",
     "CheckedSignerInfo",
     "Crl",
+    "CrlSource",
+    "DistributionPoints",
+    "FetchLimits",
+    "Fetched",
     "KeySigner",
     "PasswordRequiredError",
     "Purpose",
+    "RevocationSources",
+    "RevocationState",
     "Rfc3161Timestamper",
     "SignOptions",
     "Signer",
@@ -99,6 +117,8 @@ __all__ = [
     "certificate_names",
     "check_signer_info",
     "content_info_for",
+    "crl_urls",
+    "fetch_crls",
     "find_certificate",
     "http_transport",
     "identity_from_pem",
@@ -113,6 +133,7 @@ __all__ = [
     "parse_metadata",
     "parse_signed_data",
     "parse_trusted_signing_uri",
+    "plan_fetches",
     "preflight",
     "preflight_signer",
     "require_timestamp",

@@ -20,23 +20,25 @@ ECDSA with SHA-256/384/512 and RSA issuer keys at least 2048 bits, so a chain si
 reported invalid with that reason. A self-signed leaf that is itself one of the trusted roots
 (test-signing certificates) is accepted after the same leaf checks, as CryptoAPI and OpenSSL do.
 
-Revocation is optional and off by default: given CRLs (DER or PEM), every certificate of the
-validated path below the root must be covered by a CRL signed by its issuer, and must not be listed
-as revoked on or before the validation time. Without CRLs the verdict says so.
+Revocation is optional and off by default (``catalog.cms.revocation``): given CRLs (DER or PEM),
+every certificate of the validated path below the root must be covered by a current CRL signed by
+its issuer, and must not be listed as revoked on or before the validation time. Online (CRLs
+fetched from the path's distribution points, which the verdict lists), a certificate no usable CRL
+covers is reported as unknown with the reason instead of failing the chain. Without CRLs the
+verdict says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import (
     Criticality,
@@ -47,7 +49,15 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from catalog.errors import CatalogInputError
+from catalog.cms.revocation import (
+    REVOCATION_OFF,
+    CertificateRevocation,
+    Crl,
+    DistributionPoints,
+    RevocationSources,
+    check_revocation,
+    crl_urls,
+)
 
 OID_LIFETIME_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.311.10.3.13")
 MAX_CHAIN_DEPTH = 8
@@ -90,14 +100,15 @@ class ChainVerdict:
     """``not checked (no CRL given)`` or what the CRLs said."""
     lifetime_signing: bool
     """The leaf carries the lifetimeSigning EKU (validity is then checked at the current time)."""
+    revocation_checks: tuple[CertificateRevocation, ...] = ()
+    """Per certificate below the root: revoked, good or unknown (empty when not checked)."""
+    distribution_points: tuple[DistributionPoints, ...] = ()
+    """CRL distribution point URLs per certificate of the validated path below the root (empty
+    when the chain did not validate): what ``--online`` fetches."""
 
     @property
     def ok(self) -> bool:
         return self.trust is TrustStatus.TRUSTED
-
-
-Crl = x509.CertificateRevocationList
-"""A parsed CRL (``load_crls``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,26 +126,6 @@ def certificate_names(der: bytes) -> CertificateNames:
     return CertificateNames(
         cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), is_lifetime_signing(cert)
     )
-
-
-REVOCATION_OFF = "not checked (no CRL given; pass --crl FILE to check)"
-
-
-def load_crls(data: bytes, source: str) -> list[Crl]:
-    """CRLs in a PEM bundle or one DER CRL; ``CatalogInputError`` naming ``source`` if bad."""
-    try:
-        if b"-----BEGIN" in data:
-            blocks = data.split(b"-----END X509 CRL-----")
-            return [
-                x509.load_pem_x509_crl(b + b"-----END X509 CRL-----\n")
-                for b in blocks
-                if b"-----BEGIN X509 CRL-----" in b
-            ]
-        return [x509.load_der_x509_crl(data)]
-    except ValueError as exc:
-        raise CatalogInputError(
-            f"{source}: not a readable CRL ({exc}); give a PEM or DER X.509 CRL"
-        ) from exc
 
 
 def _subject(cert: x509.Certificate) -> str:
@@ -360,59 +351,20 @@ def _self_signed_root_leaf(
     return problems
 
 
-def _signed_by(crl: Crl, issuer: x509.Certificate) -> bool:
-    key = issuer.public_key()
-    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-        return False  # Authenticode CAs are RSA or ECDSA
-    return crl.is_signature_valid(key)
-
-
-def _revocation(
-    path: Sequence[x509.Certificate],
-    crls: Sequence[Crl],
-    when: dt.datetime,
-) -> tuple[str, list[str]]:
-    """(summary, problems) for every certificate of ``path`` below its root."""
-    problems: list[str] = []
-    checked = 0
-    for cert, issuer in itertools.pairwise(path):
-        covering = [crl for crl in crls if crl.issuer == cert.issuer and _signed_by(crl, issuer)]
-        if not covering:
-            problems.append(
-                f"revocation unknown: no CRL signed by {_subject(issuer)!r} among the given CRLs "
-                f"covers {_subject(cert)!r}"
-            )
-            continue
-        checked += 1
-        for crl in covering:
-            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-            if entry is None:
-                continue
-            revoked_at = entry.revocation_date_utc
-            if revoked_at <= when:
-                problems.append(
-                    f"certificate {_subject(cert)!r} (serial {cert.serial_number:X}) was revoked "
-                    f"on {revoked_at:%Y-%m-%d %H:%M:%S}Z, before the validation time "
-                    f"{when:%Y-%m-%d %H:%M:%S}Z"
-                )
-                break
-    below_root = max(len(path) - 1, 0)
-    summary = f"checked {checked} of {below_root} certificate(s) against {len(crls)} CRL(s)"
-    return summary, problems
-
-
 def validate_chain(
     leaf_der: bytes,
     intermediates: Sequence[bytes],
     roots: Sequence[bytes],
     when: dt.datetime,
     purpose: Purpose = Purpose.CODE_SIGNING,
-    crls: Sequence[Crl] | None = None,
+    crls: Sequence[Crl] | RevocationSources | None = None,
 ) -> ChainVerdict:
     """Validate ``leaf_der`` up to one of ``roots`` at ``when`` for ``purpose``.
 
     ``intermediates``: untrusted candidates (the certificates embedded in the signature).
-    ``roots``: trust anchors (DER). ``crls``: None leaves revocation unchecked.
+    ``roots``: trust anchors (DER). ``crls``: None leaves revocation unchecked; a plain list is
+    CRLs given as files (every certificate below the root must be covered); ``RevocationSources``
+    adds fetched CRLs and the online rules (``catalog.cms.revocation``).
     """
     with warnings.catch_warnings():
         # Real-world roots bundles hold certificates cryptography warns about (negative serials,
@@ -427,7 +379,7 @@ def _validate(
     roots: Sequence[bytes],
     when: dt.datetime,
     purpose: Purpose,
-    crls: Sequence[Crl] | None,
+    crls: Sequence[Crl] | RevocationSources | None,
 ) -> ChainVerdict:
     leaf = x509.load_der_x509_certificate(leaf_der)
     when = when.astimezone(dt.UTC)
@@ -456,9 +408,14 @@ def _validate(
             problems += validity_problems([leaf], when)
             if not has_eku(leaf, purpose):
                 problems.append(f"signer {_subject(leaf)!r} lacks the {purpose.value} EKU")
-    if path is not None and not problems and crls is not None:
-        revocation, revoked = _revocation(path, crls, when)
-        problems += revoked
+    checks: tuple[CertificateRevocation, ...] = ()
+    points: tuple[DistributionPoints, ...] = ()
+    if path is not None and not problems:
+        points = crl_urls([c.public_bytes(Encoding.DER) for c in path])
+        if crls is not None:
+            sources = crls if isinstance(crls, RevocationSources) else RevocationSources.of(crls)
+            revocation, revoked, checks = check_revocation(path, sources, when)
+            problems += revoked
     shown = path if path is not None else names
     if not reached:
         top = names[-1]
@@ -480,5 +437,11 @@ def _validate(
         )
     trust = TrustStatus.INVALID if problems else TrustStatus.TRUSTED
     return ChainVerdict(
-        trust, tuple(_subject(c) for c in shown), tuple(problems), revocation, lifetime
+        trust,
+        tuple(_subject(c) for c in shown),
+        tuple(problems),
+        revocation,
+        lifetime,
+        checks,
+        points,
     )

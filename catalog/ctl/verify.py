@@ -29,9 +29,13 @@ from typing import Any
 from catalog.asn1 import OID_CTL, OID_MS_RFC3161_TIMESTAMP
 from catalog.cms import (
     REVOCATION_OFF,
+    CertificateRevocation,
     CheckedSignerInfo,
     Crl,
+    DistributionPoints,
     Purpose,
+    RevocationSources,
+    RevocationState,
     TimestampInfo,
     certificate_names,
     check_signer_info,
@@ -78,10 +82,22 @@ class SignatureVerdict:
     signer_count: int = 1
     signers: tuple[SignatureVerdict, ...] = ()
     """Every signer's own verdict (empty inside those per-signer verdicts)."""
+    revocation_checks: tuple[CertificateRevocation, ...] = ()
+    """Per certificate below the root (signer's chain, then the TSA's): revoked, good, unknown."""
+    distribution_points: tuple[DistributionPoints, ...] = ()
+    """CRL URLs of the validated paths (signer's, then the TSA's) below the root."""
 
     @property
     def ok(self) -> bool:
         return self.trust is TrustStatus.TRUSTED
+
+    @property
+    def revocation_unknown(self) -> tuple[CertificateRevocation, ...]:
+        """Certificates, of every signer, whose revocation could not be checked."""
+        every = self.signers or (self,)
+        return tuple(
+            c for v in every for c in v.revocation_checks if c.state is RevocationState.UNKNOWN
+        )
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -99,6 +115,7 @@ class SignatureVerdict:
             "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
             "timestamp_authority": self.timestamp_authority,
             "revocation": self.revocation,
+            "revocation_checks": [c.to_dict() for c in self.revocation_checks],
             "signer_index": self.signer_index,
             "signer_count": self.signer_count,
         }
@@ -124,7 +141,7 @@ def _check_signer(
     source: str,
     roots: Sequence[bytes],
     now: dt.datetime | None,
-    crls: Sequence[Crl] | None,
+    crls: Sequence[Crl] | RevocationSources | None,
 ) -> SignatureVerdict:
     count = len(catalog.signer_infos)
     where = source if count == 1 else f"{source} (signer {index} of {count})"
@@ -144,6 +161,8 @@ def _check_signer(
         problems.append(f"timestamp: {exc}")
     clock = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     when: dt.datetime
+    tsa_checks: tuple[CertificateRevocation, ...] = ()
+    tsa_points: tuple[DistributionPoints, ...] = ()
     if stamp is not None:
         when, time_source = stamp.gen_time, "timestamp"
         tsa = validate_chain(
@@ -155,6 +174,7 @@ def _check_signer(
             crls,
         )
         problems += [f"timestamp authority chain: {p}" for p in tsa.problems]
+        tsa_checks, tsa_points = tsa.revocation_checks, tsa.distribution_points
     elif checked.signing_time is not None:
         when, time_source = checked.signing_time, "signingTime"
     else:
@@ -186,6 +206,8 @@ def _check_signer(
         revocation=verdict.revocation,
         signer_index=index,
         signer_count=count,
+        revocation_checks=(*verdict.revocation_checks, *tsa_checks),
+        distribution_points=(*verdict.distribution_points, *tsa_points),
     )
 
 
@@ -197,13 +219,14 @@ def verify_signature(
     source: str,
     roots: Sequence[bytes] = (),
     now: dt.datetime | None = None,
-    crls: Sequence[Crl] | None = None,
+    crls: Sequence[Crl] | RevocationSources | None = None,
 ) -> SignatureVerdict:
     """Check every signature of the catalog; ``CatalogVerificationError`` when one is bad.
 
     ``roots``: DER certificates trusted as anchors. ``now``: the clock when a signature carries
     neither a timestamp nor a signingTime (default: the current time). ``crls``: check revocation
-    against these CRLs (None: revocation is not checked, and the verdict says so).
+    against these CRLs (None: revocation is not checked, and the verdict says so;
+    ``RevocationSources``: fetched CRLs too, see ``catalog.cms.revocation``).
     The verdict is the worst signer's (as osslsigncode and ``openssl cms -verify``, which require
     every signer to verify); it names which signer made it.
     """

@@ -16,19 +16,26 @@ from typing import Any
 from catalog import CatalogError
 from catalog.asn1 import TbsHash, certificates_in, tbs_hash_of
 from catalog.cms import (
-    Crl,
+    CertificateRevocation,
+    CrlSource,
+    Fetched,
+    FetchLimits,
     KeySigner,
+    RevocationSources,
     SigningIdentity,
     SignOptions,
     Transport,
+    fetch_crls,
     http_transport,
     load_crls,
     open_file_signer,
+    plan_fetches,
     require_timestamp,
     timestamp_servers,
 )
 from catalog.ctl import (
     MembershipVerdict,
+    ParsedCatalog,
     SignatureVerdict,
     check_members,
     parse_catalog,
@@ -176,16 +183,37 @@ class VerifyReport:
     signature_error: str | None
     """Why the signature is bad (set instead of ``signature``)."""
     members: tuple[MembershipVerdict, ...]
+    online: bool = False
+    """CRLs were fetched from the certificates' distribution points (``--online``)."""
+    fetches: tuple[Fetched, ...] = ()
+    """Every CRL URL of the validated paths: fetched (body size) or why not."""
 
     @property
     def ok(self) -> bool:
         return self.signature is not None and self.signature.ok and all(m.ok for m in self.members)
+
+    @property
+    def revocation_unknown(self) -> tuple[CertificateRevocation, ...]:
+        """Certificates whose revocation could not be checked (online: not a failure)."""
+        return () if self.signature is None else self.signature.revocation_unknown
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "catalog": self.catalog,
             "ok": self.ok,
+            "online": self.online,
+            "revocation_complete": self.signature is not None
+            and bool(self.signature.revocation_checks)
+            and not self.revocation_unknown,
+            "crl_fetches": [
+                {
+                    "url": f.url,
+                    "bytes": None if f.body is None else len(f.body),
+                    "failure": f.failure,
+                }
+                for f in self.fetches
+            ],
             "signature": None if self.signature is None else self.signature.to_dict(),
             "signature_error": self.signature_error,
             "members": [m.to_dict() for m in self.members],
@@ -201,11 +229,32 @@ def load_roots(paths: Sequence[Path]) -> list[bytes]:
     return roots
 
 
-def load_crl_files(paths: Sequence[Path]) -> list[Crl]:
-    crls: list[Crl] = []
+def load_crl_files(paths: Sequence[Path]) -> list[CrlSource]:
+    crls: list[CrlSource] = []
     for path in paths:
-        crls += load_crls(read_input(path, "CRL"), str(path))
+        crls += [CrlSource(c, str(path)) for c in load_crls(read_input(path, "CRL"), str(path))]
     return crls
+
+
+def _online_sources(
+    parsed: ParsedCatalog,
+    source: str,
+    anchors: Sequence[bytes],
+    now: dt.datetime | None,
+    given: RevocationSources,
+    limits: FetchLimits,
+) -> tuple[RevocationSources, tuple[Fetched, ...]]:
+    """Validate once to learn the paths, then fetch their CRL distribution points (http(s) only,
+    each URL once, at most ``limits.max_urls``): the sources for the real check."""
+    try:
+        first = verify_signature(parsed, source, anchors, now, given)
+    except CatalogError:
+        return given, ()  # the signature itself is bad: nothing to check revocation for
+    points = [p for v in (first.signers or (first,)) for p in v.distribution_points]
+    wanted, refused = plan_fetches(points, limits.max_urls)
+    fetched = (*fetch_crls(wanted, limits), *refused)
+    sources = RevocationSources.of(given.crls, fetched, online=True, clock=given.clock)
+    return sources, fetched
 
 
 def verify_catalog(
@@ -217,21 +266,31 @@ def verify_catalog(
     workers: int | None = None,
     progress: HashProgress | None = None,
     crls: Sequence[Path] | None = None,
+    online: bool = False,
+    limits: FetchLimits = FetchLimits(),  # noqa: B008
 ) -> VerifyReport:
     """Check the catalog's signature and chain, then which of ``files`` (folders expand) it covers.
 
     A catalog that is not a catalog raises ``CatalogInputError``; a bad signature is reported in
     ``signature_error`` so that membership is still listed. ``crls``: CRL files to check
-    revocation against (None: revocation is not checked, and the verdict says so).
+    revocation against (None: revocation is not checked, and the verdict says so). ``online``: also
+    fetch the CRLs named by the validated paths' certificates (within ``limits``); a certificate no
+    usable CRL covers is then reported as unknown, not failed.
     """
     data = read_input(catalog, "catalog", limit=MAX_CATALOG)
     parsed = parse_catalog(data, str(catalog))
     anchors = load_roots(roots)
-    revocation_lists = None if crls is None else load_crl_files(crls)
+    sources: RevocationSources | None = None
+    fetches: tuple[Fetched, ...] = ()
+    if crls is not None or online:
+        clock = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        sources = RevocationSources.of(load_crl_files(crls or ()), clock=clock)
+    if online and sources is not None:
+        sources, fetches = _online_sources(parsed, str(catalog), anchors, now, sources, limits)
     verdict: SignatureVerdict | None = None
     error: str | None = None
     try:
-        verdict = verify_signature(parsed, str(catalog), anchors, now, revocation_lists)
+        verdict = verify_signature(parsed, str(catalog), anchors, now, sources)
     except CatalogError as exc:
         error = str(exc)
     members: list[MembershipVerdict] = []
@@ -249,7 +308,7 @@ def verify_catalog(
                 *(r for r in results if r.path in named or not _same_file(r.path, catalog)),
             ],
         )
-    return VerifyReport(str(catalog), verdict, error, tuple(members))
+    return VerifyReport(str(catalog), verdict, error, tuple(members), online, fetches)
 
 
 def _same_file(path: str, other: Path) -> bool:

@@ -16,13 +16,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from catalog.cms.chain import REVOCATION_OFF, Purpose, TrustStatus, validate_chain
+from catalog.cms.chain import Purpose, TrustStatus, validate_chain
 from catalog.cms.keys import (
     ChainValidationError,
     SigningIdentity,
     SigningIdentityError,
     preflight,
 )
+from catalog.cms.revocation import REVOCATION_OFF
 from catalog.ctl.read import parse_catalog
 from catalog.ctl.verify import verify_signature
 from tests.support.chains import (
