@@ -44,6 +44,8 @@ class Answer:
     endless: bool = False
     """Close-delimited body of zeros that never ends (until the client hangs up)."""
     delay: float = 0.0
+    drip: float = 0.0
+    """Send the body 16 bytes at a time with this pause between pieces."""
 
 
 @dataclass
@@ -85,6 +87,12 @@ def crl_server() -> Iterator[CrlServer]:
                     while written < 1 << 30:
                         self.wfile.write(chunk)
                         written += len(chunk)
+                elif answer.drip:
+                    for at in range(0, len(answer.body), 16):
+                        self.wfile.write(answer.body[at : at + 16])
+                        self.wfile.flush()
+                        written += len(answer.body[at : at + 16])
+                        time.sleep(answer.drip)
                 else:
                     self.wfile.write(answer.body)
                     written = len(answer.body)

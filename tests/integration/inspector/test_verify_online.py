@@ -301,6 +301,15 @@ def test_a_slow_server_times_out(server: CrlServer) -> None:
     assert time.monotonic() - started < 2.5
 
 
+def test_a_dripping_body_meets_the_deadline(server: CrlServer) -> None:
+    """Each piece arrives well within the socket timeout; the whole body would take 20 s."""
+    server.routes["/drip.crl"] = Answer(bytes(16 * 100), drip=0.2)
+    started = time.monotonic()
+    got = fetch_crl(server.url("/drip.crl"), dataclasses.replace(FetchLimits(), timeout=1.0))
+    assert got.failure == "timed out after 1 s"
+    assert time.monotonic() - started < 3.0
+
+
 def test_only_http_urls_are_opened() -> None:
     for url in ("file:///etc/passwd", "ftp://127.0.0.1/x.crl", "ldap://127.0.0.1/cn=x"):
         got = fetch_crl(url)
