@@ -80,6 +80,13 @@ def _plain(param: Any) -> None:
         param.display_type_rich = lambda ctx, _shown=shown: _shown
 
 
+def _help_option_names(command: Any, ctx: Any) -> list[str]:
+    """``HELP_OPTIONS`` minus names a parameter uses, in their order: click returns them in set
+    order, so help read ``-h,-?`` or ``-?,-h`` depending on the interpreter's hash seed."""
+    taken = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+    return [name for name in ctx.help_option_names if name not in taken]
+
+
 class InspectorCommand(typer.core.TyperCommand):
     """A typer command whose help shows PATH/TEXT/INTEGER and ``ARG...``, not Python types."""
 
@@ -93,6 +100,9 @@ class InspectorCommand(typer.core.TyperCommand):
         if option is not None:
             _plain(option)
         return option
+
+    def get_help_option_names(self, ctx: Any) -> list[str]:
+        return _help_option_names(self, ctx)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -119,3 +129,6 @@ class InspectorGroup(typer.core.TyperGroup):
         if option is not None:
             _plain(option)
         return option
+
+    def get_help_option_names(self, ctx: Any) -> list[str]:
+        return _help_option_names(self, ctx)
