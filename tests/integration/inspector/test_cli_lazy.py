@@ -26,8 +26,7 @@ PROJECT = Path(__file__).resolve().parents[3]
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    # PYTHONHASHSEED: click lists an option's short spellings in set order (-h,-? or -?,-h).
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
