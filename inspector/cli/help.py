@@ -80,8 +80,12 @@ def _plain(param: Any) -> None:
         param.display_type_rich = lambda ctx, _shown=shown: _shown
 
 
-class InspectorCommand(typer.core.TyperCommand):
-    """A typer command whose help shows PATH/TEXT/INTEGER and ``ARG...``, not Python types."""
+class _PlainHelp:
+    """What commands and groups share: plain labels on every parameter and on the help option,
+    whose spellings keep ``HELP_OPTIONS``' order (click returns them in set order, so help read
+    ``-h,-?`` or ``-?,-h`` depending on the interpreter's hash seed)."""
+
+    params: list[Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,10 +93,18 @@ class InspectorCommand(typer.core.TyperCommand):
             _plain(param)
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             _plain(option)
         return option
+
+    def get_help_option_names(self, ctx: Any) -> list[str]:
+        taken = {name for param in self.params for name in (*param.opts, *param.secondary_opts)}
+        return [name for name in ctx.help_option_names if name not in taken]
+
+
+class InspectorCommand(_PlainHelp, typer.core.TyperCommand):
+    """A typer command whose help shows PATH/TEXT/INTEGER and ``ARG...``, not Python types."""
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -106,16 +118,5 @@ class InspectorCommand(typer.core.TyperCommand):
         return pieces
 
 
-class InspectorGroup(typer.core.TyperGroup):
+class InspectorGroup(_PlainHelp, typer.core.TyperGroup):
     """A typer group whose own options (``--version``, ``--help``) show no Python type."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for param in self.params:
-            _plain(param)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _plain(option)
-        return option
