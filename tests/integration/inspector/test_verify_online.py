@@ -38,6 +38,17 @@ from tests.support.inspector_sign_cli import run
 MIB = 1024 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fetcher honours http(s)_proxy as admins expect; a CI machine's proxy must not carry
+    the requests meant for the loopback server."""
+    for scheme in ("http", "https", "all"):
+        monkeypatch.delenv(f"{scheme}_proxy", raising=False)
+        monkeypatch.delenv(f"{scheme.upper()}_PROXY", raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
 @pytest.fixture
 def server() -> Iterator[CrlServer]:
     with crl_server() as s:
