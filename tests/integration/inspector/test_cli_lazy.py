@@ -25,8 +25,10 @@ from inspector.cli.application import MODULES, command_word
 PROJECT = Path(__file__).resolve().parents[3]
 
 
-def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _python(code: str, *args: str, seed: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    if seed is not None:
+        env["PYTHONHASHSEED"] = seed
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
@@ -117,16 +119,7 @@ def test_help_is_the_same_whatever_the_hash_seed() -> None:
     # click lists the help option's spellings in set order; ours keeps HELP_OPTIONS' order.
     texts = set()
     for seed in ("0", "4"):  # the old set order differed between these two seeds
-        env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "PYTHONHASHSEED": seed}
-        result = subprocess.run(
-            [sys.executable, "-c", LAZY, "events", "--help"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=PROJECT,
-            env=env,
-            timeout=120,
-        )
+        result = _python(LAZY, "events", "--help", seed=seed)
         assert result.returncode == 0, result.stderr
         texts.add(result.stdout)
     assert len(texts) == 1
