@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from inspector.cli.application import DEBUG_FLAG, command_word, full_app, register_for
+from inspector.cli.application import DEBUG_FLAG, full_app, register_for
 from inspector.cli.exit_codes import ExitCode, exit_code_for
 
 if TYPE_CHECKING:
@@ -29,9 +29,18 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-HASHING_COMMANDS = frozenset({"hash", "scan", "stop", "makecat", "catalog"})
+HASHING_COMMANDS = frozenset(
+    {("hash",), ("scan",), ("stop",), ("makecat",), ("verify",), ("catalog", "build")}
+)
 """Commands that may hash thousands of files: their worker processes' fork server is started
-first, while the command line is still being built (about 0.2 s sooner to the first result)."""
+first, while the command line is still being built (about 0.2 s sooner to the first result).
+Other commands (``catalog show``, ``policy ...``) do not start an interpreter they never use."""
+
+
+def hashes_many(args: list[str]) -> bool:
+    """Whether ``args`` runs one of ``HASHING_COMMANDS`` (verbs are case-insensitive)."""
+    words = tuple(a.lower() for a in args if not a.startswith("-"))
+    return words[:1] in HASHING_COMMANDS or words[:2] in HASHING_COMMANDS
 
 
 def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
@@ -52,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     one-line message and a hint (``--debug`` prints the traceback instead).
     """
     args, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
-    if command_word(args) in HASHING_COMMANDS:
+    if hashes_many(args):
         from inspector.pipeline.hashing import warm_up_workers
 
         warm_up_workers()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from inspector.cli import app
+from inspector.cli import app, hashes_many
 from inspector.cli.application import MODULES, command_word
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -124,3 +124,14 @@ def test_help_is_the_same_whatever_the_hash_seed() -> None:
         texts.add(result.stdout)
     assert len(texts) == 1
     assert "-h,-?" in texts.pop().replace(" ", "")
+
+
+def test_only_commands_that_hash_many_files_start_the_worker_fork_server() -> None:
+    assert hashes_many(["--debug", "Hash", "-a", "sha1", "dir"])
+    assert hashes_many(["stop", "C:", "-Name", "app.cat"])
+    assert hashes_many(["catalog", "build", "app.cdf"])
+    assert hashes_many(["verify", "app.cat", "dir"])
+    assert not hashes_many(["catalog", "show", "app.cat"])
+    assert not hashes_many(["policy", "compile", "p.xml"])
+    assert not hashes_many(["--help"])
+    assert not hashes_many([])
