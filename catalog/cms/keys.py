@@ -189,7 +189,21 @@ def _order_chain(
             "key that belongs to the signing certificate"
         )
     leaf = leaves[0]
-    rest = [c for c in unique if c is not leaf]
+    return leaf, order_chain(
+        leaf, unique, source, advice="Give only the leaf and its issuing CA(s)"
+    )
+
+
+def order_chain(
+    leaf: x509.Certificate,
+    certs: Sequence[x509.Certificate],
+    source: str,
+    *,
+    advice: str = "Give only the leaf's issuing CA(s) with --chain",
+) -> tuple[x509.Certificate, ...]:
+    """``certs`` (leaf and root may be among them) ordered leaf's issuer first; strays refused
+    (``ChainOrderError`` naming them, then ``advice``)."""
+    rest = [c for i, c in enumerate(certs) if c != leaf and c not in certs[:i]]
     chain: list[x509.Certificate] = []
     current = leaf
     while rest:
@@ -205,9 +219,9 @@ def _order_chain(
         stray = "; ".join(c.subject.rfc4514_string() for c in rest)
         raise ChainOrderError(
             f"{source}: these certificates are not in the signing certificate's issuer chain: "
-            f"{stray}. Give only the leaf and its issuing CA(s)"
+            f"{stray}. {advice}"
         )
-    return leaf, tuple(chain)
+    return tuple(chain)
 
 
 def identity_from_pem(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,10 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from catalog.cms.chain import issued_by
 from catalog.cms.keys import (
     WDAC_RSA_SIZES,
-    ChainOrderError,
     SigningIdentity,
     UnsupportedKeyError,
     check_signing_certificate,
@@ -171,31 +169,6 @@ class RemoteSigner:
 
     def sign(self, data: bytes) -> bytes:
         return self.sign_digest(hashlib.sha256(data).digest(), "sha256")
-
-
-def order_chain(
-    leaf: x509.Certificate, certs: Sequence[x509.Certificate], source: str
-) -> tuple[x509.Certificate, ...]:
-    """``certs`` (leaf and root may be among them) ordered leaf's issuer first; strays refused."""
-    rest = [c for i, c in enumerate(certs) if c != leaf and c not in certs[:i]]
-    chain: list[x509.Certificate] = []
-    current = leaf
-    while rest:
-        parent = next((c for c in rest if issued_by(current, c)), None)
-        if parent is None:
-            break
-        chain.append(parent)
-        rest.remove(parent)
-        if parent.issuer == parent.subject:
-            break
-        current = parent
-    if rest:
-        stray = "; ".join(c.subject.rfc4514_string() for c in rest)
-        raise ChainOrderError(
-            f"{source}: these certificates are not in the signing certificate's issuer chain: "
-            f"{stray}. Give only the leaf's issuing CA(s) with --chain"
-        )
-    return tuple(chain)
 
 
 def load_chain(data: bytes | None, source: str) -> tuple[x509.Certificate, ...]:

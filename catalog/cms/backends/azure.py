@@ -40,14 +40,13 @@ from typing import Any
 from cryptography import x509
 
 from catalog.asn1 import certificates_in
-from catalog.cms.keys import UnsupportedKeyError, load_certificates
+from catalog.cms.keys import UnsupportedKeyError, load_certificates, order_chain
 from catalog.cms.signer import (
     KEY_CHECK_DIGEST,
     RemoteSigner,
     SignerEnvironmentError,
     SignerInputError,
     SignerVerificationError,
-    order_chain,
     verify_digest_signature,
 )
 from catalog.errors import CatalogInputError

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from catalog.cms.keys import load_certificates
-from catalog.cms.signer import RemoteSigner, SignerEnvironmentError, SignerInputError, order_chain
+from catalog.cms.keys import load_certificates, order_chain
+from catalog.cms.signer import RemoteSigner, SignerEnvironmentError, SignerInputError
 
 BACKEND = "command"
 DEFAULT_TIMEOUT = 60.0

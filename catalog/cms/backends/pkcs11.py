@@ -24,13 +24,12 @@ import pkcs11
 from cryptography import x509
 from pkcs11 import exceptions as p11e
 
-from catalog.cms.keys import UnsupportedKeyError, load_certificates
+from catalog.cms.keys import UnsupportedKeyError, load_certificates, order_chain
 from catalog.cms.signer import (
     DIGEST_INFO_PREFIX,
     RemoteSigner,
     SignerEnvironmentError,
     SignerInputError,
-    order_chain,
 )
 
 BACKEND = "pkcs11"
