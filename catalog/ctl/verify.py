@@ -347,14 +347,14 @@ def check_member(index: MemberIndex, result: HashResult) -> MembershipVerdict:
             return MembershipVerdict(
                 digests.path, MemberStatus.MEMBER, shown, kind, "not computed", note
             )
-        if table.entries != entry.page_hashes.entries:
+        if table != entry.page_hashes:  # compact fields; pairs are built only to name a difference
             bad = next(
                 (
                     f"first difference at offset 0x{a[0]:X}"
                     for a, b in zip(table.entries, entry.page_hashes.entries, strict=False)
                     if a != b
                 ),
-                f"{len(table.entries)} computed entries vs {len(entry.page_hashes.entries)}",
+                f"{len(table)} computed entries vs {len(entry.page_hashes)}",
             )
             return MembershipVerdict(
                 digests.path, MemberStatus.PAGE_HASH_MISMATCH, shown, kind, "mismatch", bad

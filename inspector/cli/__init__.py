@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     """
     args, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
     if hashes_many(args):
-        from inspector.pipeline.hashing import warm_up_workers
+        from catalog.pe import warm_up
 
-        warm_up_workers()
+        warm_up()
     try:
         register_for(args)(args=args, standalone_mode=True)
     except SystemExit:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from catalog import FileDigests, FileFailure, HashResult
-from catalog.pe import HashOptions, HashProgress, warm_up
+from catalog.pe import HashOptions, HashProgress
 from inspector.pipeline.files import check_arguments
 from inspector.pipeline.fleet import FleetOptions, hash_stream
 
@@ -16,12 +16,6 @@ from inspector.pipeline.fleet import FleetOptions, hash_stream
 class HashRun:
     files: tuple[FileDigests, ...]
     failures: tuple[FileFailure, ...]
-
-
-def warm_up_workers() -> None:
-    """Start the worker processes' fork server early (``catalog.pe.warm_up``): the CLI calls it
-    before building the command line, for commands that hash many files."""
-    warm_up()
 
 
 def stream_inputs(

@@ -202,7 +202,7 @@ def _authenticode(
         return [SignatureFacts("embedded", False, problem=why)]
     pages = claimed.page_hashes
     computed = digests.page_table(pages.algorithm) if pages is not None else None
-    if pages is not None and computed is not None and computed.entries != pages.entries:
+    if pages is not None and computed is not None and computed != pages:
         why = "the page hashes in the signature do not match the file"
         return [SignatureFacts("embedded", False, problem=why)]
     try:
