@@ -1,14 +1,8 @@
-"""Property tests: the hasher on mutated fixture PEs (formats.md 1.1, 1.2 A, 1.4, 2.2).
-
-Hypothesis flips header bytes, truncates, appends, and writes chosen or random values into the
-fields that steer hashing (e_lfanew, NumberOfSections, SizeOfOptionalHeader, Magic, SizeOfHeaders,
-NumberOfRvaAndSizes, the certificate entry, sections' PointerToRawData/SizeOfRawData). Whatever
-comes out, ``hash_buffer`` must return (or raise a ``CatalogError``, nothing else), quickly; flat
-hashes must equal hashlib over the bytes; and whenever it calls the result a conformant PE, the
-image hash must be the contiguous formula of formats.md 1.2 A computed here from the raw bytes
-(never over the CheckSum or the certificate entry), and the header page must be formats.md 2.2
-step 1. The offsets are read here with ``struct``, not taken from the code under test.
-A second property compares every mutant the hasher accepts as a PE with osslsigncode's digest.
+"""Differential property test: every mutated fixture PE (the mutations of
+``tests/support/catalog_hasher_properties.py``: flipped header bytes, truncation, appended data,
+chosen values in the fields that steer hashing) that the hasher accepts as a conformant PE must
+get osslsigncode's Authenticode digest. The formula checks on the same mutants are in
+tests/unit/catalog/test_hasher_properties.py.
 """
 
 from __future__ import annotations

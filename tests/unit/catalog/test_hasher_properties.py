@@ -8,7 +8,7 @@ hashes must equal hashlib over the bytes; and whenever it calls the result a con
 image hash must be the contiguous formula of formats.md 1.2 A computed here from the raw bytes
 (never over the CheckSum or the certificate entry), and the header page must be formats.md 2.2
 step 1. The offsets are read here with ``struct``, not taken from the code under test.
-A second property compares every mutant the hasher accepts as a PE with osslsigncode's digest.
+The osslsigncode comparison of the same mutants is in tests/integration/catalog/.
 """
 
 from __future__ import annotations
