@@ -12,17 +12,9 @@ import warnings
 
 import pefile
 
+from catalog.pe.versioninfo import KEYS
 from catalog.records import PeMetadata
 
-_KEYS = {
-    "OriginalFilename": "original_filename",
-    "InternalName": "internal_name",
-    "FileDescription": "file_description",
-    "ProductName": "product_name",
-    "CompanyName": "company_name",
-    "FileVersion": "file_version",
-    "ProductVersion": "product_version",
-}
 _RESOURCE_DIRECTORY = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_RESOURCE"]
 
 
@@ -43,7 +35,7 @@ def read_metadata(data: bytes | bytearray | mmap.mmap) -> tuple[PeMetadata | Non
         return None, f"version resource unreadable: {type(exc).__name__}: {exc}"
     if not strings and binary is None:
         return None, None
-    fields = {field: strings.get(key) for key, field in _KEYS.items()}
+    fields = {field: strings.get(key) for key, field in KEYS.items()}
     return PeMetadata(**fields, binary_file_version=binary), None
 
 
@@ -62,7 +54,7 @@ def _string_table(pe: pefile.PE) -> dict[str, str]:
             for table in getattr(entry, "StringTable", None) or []:
                 for raw_key, raw_value in table.entries.items():
                     key = _text(raw_key)
-                    if key in _KEYS and key not in found:
+                    if key in KEYS and key not in found:
                         found[key] = _text(raw_value).rstrip("\0")
     return found
 
