@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import replace
 
+from catalog.asn1 import der_oid_content
 from policy.errors import PolicyInputError
 from policy.model import Eku, Ref, Signer, SiPolicy
 
@@ -27,15 +28,7 @@ def oid_body(oid: str) -> bytes:
     arcs = [int(a) for a in oid.strip().split(".")]
     if arcs[0] < 2 and arcs[1] >= 40:
         raise PolicyInputError(f"{oid}: the second arc must be below 40 under 0 and 1")
-    out = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return bytes(out)
+    return der_oid_content(oid.strip())  # valid by the checks above: no ValueError
 
 
 def eku_value(oid: str) -> str:

@@ -88,11 +88,9 @@ def der_bmp_string(text: str) -> bytes:
 _OID_CACHE: dict[str, bytes] = {}
 
 
-def der_oid(dotted: str) -> bytes:
-    """An OBJECT IDENTIFIER TLV from its dotted form (cached: catalogs repeat a handful of OIDs)."""
-    cached = _OID_CACHE.get(dotted)
-    if cached is not None:
-        return cached
+def der_oid_content(dotted: str) -> bytes:
+    """The contents octets of an OBJECT IDENTIFIER (X.690 8.19); ``ValueError`` when ``dotted``
+    is not one."""
     try:
         arcs = [int(a) for a in dotted.split(".")]
     except ValueError:
@@ -107,7 +105,15 @@ def der_oid(dotted: str) -> bytes:
             chunk.append(0x80 | (arc & 0x7F))
             arc >>= 7
         body.extend(reversed(chunk))
-    encoded = der_tlv(TAG_OID, bytes(body))
+    return bytes(body)
+
+
+def der_oid(dotted: str) -> bytes:
+    """An OBJECT IDENTIFIER TLV from its dotted form (cached: catalogs repeat a handful of OIDs)."""
+    cached = _OID_CACHE.get(dotted)
+    if cached is not None:
+        return cached
+    encoded = der_tlv(TAG_OID, der_oid_content(dotted))
     if len(_OID_CACHE) < 1024:
         _OID_CACHE[dotted] = encoded
     return encoded
